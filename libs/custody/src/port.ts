@@ -40,6 +40,12 @@ export interface CustodianHealth {
   readonly label: string;
 }
 
+/** The little an adapter logs (opening, creation, erasure: never material). Nest's Logger fits. */
+export interface CustodyLogger {
+  log(message: string): void;
+  warn(message: string): void;
+}
+
 export interface KeyCustodian {
   readonly kind: CustodianKind;
   health(): CustodianHealth;
@@ -61,6 +67,26 @@ export class MaterialNotFoundError extends Error {
   constructor(readonly materialRef: string) {
     super(`No key material for ${materialRef}`);
     this.name = 'MaterialNotFoundError';
+  }
+}
+
+/** Decryption failed authentication: wrong key, wrong associated data, or altered ciphertext. */
+export class DecryptionFailedError extends Error {
+  readonly code = 'CUSTODY.DECRYPTION_FAILED' as const;
+  constructor(readonly materialRef: string) {
+    super(
+      `Decryption with ${materialRef} failed: wrong key, wrong associated data or altered ciphertext`,
+    );
+    this.name = 'DecryptionFailedError';
+  }
+}
+
+/** The recipient's transport key cannot carry key material safely (not RSA, or under 2048 bits). */
+export class InvalidRecipientKeyError extends Error {
+  readonly code = 'CUSTODY.INVALID_RECIPIENT_KEY' as const;
+  constructor(reason: string) {
+    super(`Invalid recipient public key: ${reason}`);
+    this.name = 'InvalidRecipientKeyError';
   }
 }
 

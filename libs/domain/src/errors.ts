@@ -27,8 +27,9 @@ export abstract class DomainError extends Error {
 
 export class KeyNotFoundError extends DomainError {
   readonly code = 'KEY.NOT_FOUND' as const;
+  /** `keyId` is '' when the decider is asked about an absent stream: it does not know the id there. */
   constructor(keyId: string) {
-    super(`Key ${keyId} was not found`, { keyId });
+    super(keyId ? `Key ${keyId} was not found` : 'Key was not found', { keyId });
   }
 }
 

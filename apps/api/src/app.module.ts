@@ -1,0 +1,30 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { ApplicationModule, type EnginePorts } from '@keyledger/application';
+import { AuthGuard } from './http/auth.guard.js';
+import { IdempotencyInterceptor } from './http/idempotency.interceptor.js';
+import { ProblemFilter } from './http/problem.filter.js';
+import { KeysController } from './keys/keys.controller.js';
+import { RecipientsController } from './keys/recipients.controller.js';
+import { JsonLogger } from './observability/logger.js';
+import { Metrics } from './observability/metrics.js';
+import { OperationsController } from './operations/operations.controller.js';
+
+/** The HTTP edge: controllers, auth, idempotency and problem answers over the application layer. */
+@Module({})
+export class AppModule {
+  static register(ports: EnginePorts, logger: JsonLogger, metrics: Metrics): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [ApplicationModule.register(ports)],
+      controllers: [KeysController, RecipientsController, OperationsController],
+      providers: [
+        { provide: JsonLogger, useValue: logger },
+        { provide: Metrics, useValue: metrics },
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_INTERCEPTOR, useClass: IdempotencyInterceptor },
+        { provide: APP_FILTER, useClass: ProblemFilter },
+      ],
+    };
+  }
+}

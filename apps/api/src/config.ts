@@ -1,0 +1,66 @@
+/**
+ * Configuration from the environment (SPEC §9). Secrets (the admin token, the PKCS#11 PIN) are
+ * read from the environment or files and never logged.
+ */
+export type StoreKind = 'sqlite' | 'postgres' | 'esdb';
+export type CustodianKind = 'software' | 'pkcs11' | 'aws-kms';
+
+export interface KeyledgerConfig {
+  readonly dataDir: string;
+  readonly host: string;
+  readonly port: number;
+  readonly adminToken: string | undefined;
+  readonly store: StoreKind;
+  readonly pgUrl: string | undefined;
+  readonly esdbUrl: string | undefined;
+  readonly custodian: CustodianKind;
+  readonly pkcs11Module: string | undefined;
+  readonly pkcs11TokenLabel: string | undefined;
+  readonly pkcs11PinFile: string | undefined;
+  readonly awsKmsEndpoint: string | undefined;
+  readonly destructionWaitMinDays: number;
+  readonly bodyLimitBytes: number;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+}
+
+export class ConfigurationError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigurationError';
+  }
+}
+
+const oneOf = <T extends string>(name: string, value: string | undefined, allowed: readonly T[], fallback: T): T => {
+  if (value === undefined || value === '') return fallback;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new ConfigurationError(`${name} must be one of ${allowed.join(', ')}; got "${value}"`);
+};
+
+const integer = (name: string, value: string | undefined, fallback: number, min: number, max: number): number => {
+  if (value === undefined || value === '') return fallback;
+  const parsed = Number(value);
+  if (!Number.isInteger(parsed) || parsed < min || parsed > max) {
+    throw new ConfigurationError(`${name} must be an integer from ${min} to ${max}; got "${value}"`);
+  }
+  return parsed;
+};
+
+const optional = (value: string | undefined): string | undefined => (value === '' ? undefined : value);
+
+export const loadConfig = (env: NodeJS.ProcessEnv = process.env): KeyledgerConfig => ({
+  dataDir: env.KEYLEDGER_DATA_DIR || './data',
+  host: env.KEYLEDGER_HOST || '127.0.0.1',
+  port: integer('KEYLEDGER_PORT', env.KEYLEDGER_PORT, 8080, 0, 65535),
+  adminToken: optional(env.KEYLEDGER_ADMIN_TOKEN),
+  store: oneOf('KEYLEDGER_STORE', env.KEYLEDGER_STORE, ['sqlite', 'postgres', 'esdb'] as const, 'sqlite'),
+  pgUrl: optional(env.KEYLEDGER_PG_URL),
+  esdbUrl: optional(env.KEYLEDGER_ESDB_URL),
+  custodian: oneOf('KEYLEDGER_CUSTODIAN', env.KEYLEDGER_CUSTODIAN, ['software', 'pkcs11', 'aws-kms'] as const, 'software'),
+  pkcs11Module: optional(env.KEYLEDGER_PKCS11_MODULE),
+  pkcs11TokenLabel: optional(env.KEYLEDGER_PKCS11_TOKEN_LABEL),
+  pkcs11PinFile: optional(env.KEYLEDGER_PKCS11_PIN_FILE),
+  awsKmsEndpoint: optional(env.KEYLEDGER_AWS_KMS_ENDPOINT),
+  destructionWaitMinDays: integer('KEYLEDGER_DESTRUCTION_WAIT_MIN_DAYS', env.KEYLEDGER_DESTRUCTION_WAIT_MIN_DAYS, 7, 0, 7),
+  bodyLimitBytes: integer('KEYLEDGER_BODY_LIMIT_BYTES', env.KEYLEDGER_BODY_LIMIT_BYTES, 64 * 1024, 1024, 1024 * 1024),
+  logLevel: oneOf('KEYLEDGER_LOG_LEVEL', env.KEYLEDGER_LOG_LEVEL, ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
+});

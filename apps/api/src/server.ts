@@ -1,0 +1,87 @@
+import 'reflect-metadata';
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { NextFunction, Response } from 'express';
+import { Principals } from '@keyledger/application';
+import { AppModule } from './app.module.js';
+import type { KeyledgerConfig } from './config.js';
+import { openEngine } from './engine.js';
+import { bodyErrors, jsonBody } from './http/body.js';
+import type { KeyledgerRequest } from './http/request.js';
+import { JsonLogger } from './observability/logger.js';
+import { meteredEventStore } from './observability/metered-event-store.js';
+import { Metrics } from './observability/metrics.js';
+
+export interface RunningServer {
+  readonly url: string;
+  /** The bootstrap admin token when it was generated at this start (printed once), else null. */
+  readonly generatedAdminToken: string | null;
+  close(): Promise<void>;
+}
+
+const CORRELATION = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Correlation id per request (echoed), and one structured log line and metric per answer. */
+const observe = (logger: JsonLogger, metrics: Metrics) => (req: KeyledgerRequest, res: Response, next: NextFunction) => {
+  const given = req.headers['x-correlation-id'];
+  req.correlationId = typeof given === 'string' && CORRELATION.test(given) ? given : randomUUID();
+  res.setHeader('X-Correlation-Id', req.correlationId);
+  const started = process.hrtime.bigint();
+  res.on('finish', () => {
+    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
+    metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
+    metrics.httpDuration.observe({ method: req.method, route }, seconds);
+    logger.event('info', 'request', {
+      method: req.method,
+      route,
+      status: res.statusCode,
+      durationMs: Math.round(seconds * 1e6) / 1e3,
+      correlationId: req.correlationId,
+      principal: req.actor?.principalId ?? null,
+    });
+  });
+  next();
+};
+
+export const startServer = async (config: KeyledgerConfig, logger = new JsonLogger(config.logLevel)): Promise<RunningServer> => {
+  const metrics = new Metrics();
+  const engine = await openEngine(config, logger);
+  const ports = { ...engine.ports, eventStore: meteredEventStore(engine.ports.eventStore, metrics) };
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(ports, logger, metrics), {
+    bodyParser: false,
+    logger,
+    abortOnError: false,
+  });
+  app.disable('x-powered-by');
+  app.use(observe(logger, metrics));
+  app.use(jsonBody(config.bodyLimitBytes));
+  app.use(bodyErrors);
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('keyledger')
+      .setDescription('Event-sourced key lifecycle engine: commands, reads and audit')
+      .setVersion('0.1.0')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  const bootstrap = await app.get(Principals).bootstrapAdmin(config.adminToken);
+  await app.listen(config.port, config.host);
+  const address = app.getHttpServer().address() as AddressInfo;
+  const url = `http://${config.host}:${address.port}`;
+  const custody = engine.ports.custodian.health();
+  logger.event('info', 'keyledger listening', { url, store: config.store, custodian: custody.label });
+  return {
+    url,
+    generatedAdminToken: bootstrap?.generated ? bootstrap.token : null,
+    close: async () => {
+      await app.close();
+      await engine.close();
+    },
+  };
+};

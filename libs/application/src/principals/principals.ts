@@ -1,0 +1,155 @@
+import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { EventStore, RecordedEvent } from '@keyledger/event-store';
+import { SYSTEM_ACTOR, type Actor, type RequestContext, type Role } from '../shared/context.js';
+import { PrincipalNotFoundError } from '../shared/errors.js';
+import { PRINCIPALS_STREAM } from '../shared/streams.js';
+import { CLOCK, EVENT_STORE, type Clock } from '../shared/tokens.js';
+
+export type PrincipalRegistered = {
+  type: 'PrincipalRegistered';
+  data: { principalId: string; name: string; roles: Role[]; tenantId: string | null; tokenHash: string; registeredAt: string };
+};
+export type PrincipalRevoked = { type: 'PrincipalRevoked'; data: { principalId: string; revokedAt: string } };
+type PrincipalEvent = PrincipalRegistered | PrincipalRevoked;
+
+export interface PrincipalView {
+  id: string;
+  name: string;
+  roles: Role[];
+  tenantId: string | null;
+  registeredAt: string;
+  revokedAt: string | null;
+}
+
+/** Bearer tokens are random 256-bit strings; only their SHA-256 is ever stored. */
+export const hashToken = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
+export const newToken = (): string => `klt_${randomBytes(32).toString('base64url')}`;
+
+const REFRESH_INTERVAL_MS = 1000;
+
+/**
+ * Principals are events on one stream, folded into memory. The fold is refreshed from the
+ * store at most once a second and on every unknown token, so that principals added or revoked
+ * by another process (the CLI, a second server) take effect here too.
+ */
+@Injectable()
+export class Principals {
+  private readonly byId = new Map<string, PrincipalView & { tokenHash: string }>();
+  private revision = -1;
+  private refreshedAt = 0;
+
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  async authenticate(token: string): Promise<Actor | null> {
+    const hash = hashToken(token);
+    let found = this.findByHash(hash);
+    if (!found || Date.now() - this.refreshedAt > REFRESH_INTERVAL_MS) {
+      await this.refresh();
+      found = this.findByHash(hash);
+    }
+    if (!found || found.revokedAt) return null;
+    return { principalId: found.id, name: found.name, roles: found.roles, tenantId: found.tenantId };
+  }
+
+  async add(
+    input: { name: string; roles: Role[]; tenantId: string | null; token?: string },
+    ctx: Pick<RequestContext, 'actor' | 'correlationId'> = { actor: SYSTEM_ACTOR, correlationId: randomUUID() },
+  ): Promise<{ principal: PrincipalView; token: string }> {
+    const token = input.token ?? newToken();
+    const event: PrincipalRegistered = {
+      type: 'PrincipalRegistered',
+      data: {
+        principalId: randomUUID(),
+        name: input.name,
+        roles: [...new Set(input.roles)],
+        tenantId: input.tenantId,
+        tokenHash: hashToken(token),
+        registeredAt: this.clock.now().toISOString(),
+      },
+    };
+    await this.append(event, ctx);
+    await this.refresh();
+    return { principal: this.view(event.data.principalId), token };
+  }
+
+  async revoke(principalId: string, ctx: Pick<RequestContext, 'actor' | 'correlationId'>): Promise<PrincipalView> {
+    await this.refresh();
+    if (!this.byId.has(principalId)) throw new PrincipalNotFoundError(principalId);
+    await this.append({ type: 'PrincipalRevoked', data: { principalId, revokedAt: this.clock.now().toISOString() } }, ctx);
+    await this.refresh();
+    return this.view(principalId);
+  }
+
+  async list(): Promise<PrincipalView[]> {
+    await this.refresh();
+    return [...this.byId.keys()].map((id) => this.view(id));
+  }
+
+  /** Creates the bootstrap admin when no principal exists; returns its token, or null. */
+  async bootstrapAdmin(token: string | undefined): Promise<{ token: string; generated: boolean } | null> {
+    await this.refresh();
+    if (this.byId.size > 0) return null;
+    const created = await this.add({ name: 'bootstrap-admin', roles: ['key-admin', 'custodian', 'auditor', 'operator'], tenantId: null, ...(token ? { token } : {}) });
+    return { token: created.token, generated: token === undefined };
+  }
+
+  private async append(event: PrincipalEvent, ctx: Pick<RequestContext, 'actor' | 'correlationId'>): Promise<void> {
+    await this.store.appendToStream(
+      PRINCIPALS_STREAM,
+      [
+        {
+          ...event,
+          schemaVersion: 1,
+          metadata: { actor: ctx.actor.principalId, tenantId: null, correlationId: ctx.correlationId, causationId: null, idempotencyKey: null },
+        },
+      ],
+      'any',
+    );
+  }
+
+  private async refresh(): Promise<void> {
+    const events = await this.store.readStream(PRINCIPALS_STREAM, { fromRevision: this.revision + 1 });
+    for (const e of events) this.apply(e);
+    if (events.length > 0) this.revision = events[events.length - 1]!.revision;
+    this.refreshedAt = Date.now();
+  }
+
+  private apply(recorded: RecordedEvent): void {
+    const event = { type: recorded.type, data: recorded.data } as PrincipalEvent;
+    switch (event.type) {
+      case 'PrincipalRegistered': {
+        const { principalId, tokenHash, ...rest } = event.data;
+        this.byId.set(principalId, { id: principalId, tokenHash, revokedAt: null, ...rest });
+        return;
+      }
+      case 'PrincipalRevoked': {
+        const existing = this.byId.get(event.data.principalId);
+        if (existing) this.byId.set(existing.id, { ...existing, revokedAt: event.data.revokedAt });
+        return;
+      }
+      default: {
+        const _exhaustive: never = event;
+        return _exhaustive;
+      }
+    }
+  }
+
+  private findByHash(hash: string): (PrincipalView & { tokenHash: string }) | undefined {
+    const wanted = Buffer.from(hash, 'hex');
+    for (const p of this.byId.values()) {
+      if (timingSafeEqual(Buffer.from(p.tokenHash, 'hex'), wanted)) return p;
+    }
+    return undefined;
+  }
+
+  private view(id: string): PrincipalView {
+    const p = this.byId.get(id);
+    if (!p) throw new PrincipalNotFoundError(id);
+    const { tokenHash: _hidden, ...view } = p;
+    return view;
+  }
+}
