@@ -1,5 +1,5 @@
-import { bootServer, type TestServer } from './support/server';
-import { addPrincipal, encodingsOf, eventCount, filesUnder, recipientKeys } from './support/fixtures';
+import { bootServer, type TestServer } from './support/server.js';
+import { addPrincipal, encodingsOf, eventCount, filesUnder, recipientKeys } from './support/fixtures.js';
 
 /**
  * A tenant's KEK and a DEK under it, taken through every lifecycle command of SPEC §3 over real
@@ -175,8 +175,10 @@ describe('key lifecycle over HTTP', () => {
     const kek = await activeKek('tenant-paging');
     const before = new Date().toISOString();
     await new Promise((r) => setTimeout(r, 15));
-    await post(`/v1/keys/${kek.id}/suspend`);
     const dek1 = await generate({ tenantId: 'tenant-paging', purpose: 'dek', parentKeyId: kek.id });
+    await post(`/v1/keys/${kek.id}/suspend`);
+    const suspendedParent = await post('/v1/keys', { tenantId: 'tenant-paging', purpose: 'dek', parentKeyId: kek.id });
+    expect(suspendedParent.body.code).toBe('KEY.INVALID_PARENT');
     await generate({ tenantId: 'tenant-paging', purpose: 'dek', parentKeyId: (await activeKek('tenant-paging')).id });
     const page1 = (await server.call('GET', '/v1/keys?tenantId=tenant-paging&limit=2')).body;
     expect(page1.items).toHaveLength(2);
@@ -267,7 +269,7 @@ describe('key lifecycle over HTTP', () => {
     it('stops accepting a revoked token', async () => {
       const token = await addPrincipal(server.dataDir, 'short-lived', ['auditor']);
       expect((await server.call('GET', '/v1/keys', { token })).status).toBe(200);
-      const { cli } = await import('./support/fixtures');
+      const { cli } = await import('./support/fixtures.js');
       const listed = JSON.parse((await cli(['principals', 'list'], { KEYLEDGER_DATA_DIR: server.dataDir })).stdout);
       const id = listed.find((p: any) => p.name === 'short-lived').id;
       await cli(['principals', 'revoke', id], { KEYLEDGER_DATA_DIR: server.dataDir });

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadConfig } from '../../apps/api/src/config';
-import { startServer, type RunningServer } from '../../apps/api/src/server';
-import { JsonLogger } from '../../apps/api/src/observability/logger';
+import { loadConfig } from '../../apps/api/src/config.js';
+import { startServer, type RunningServer } from '../../apps/api/src/server.js';
+import { JsonLogger } from '../../apps/api/src/observability/logger.js';
 
 export interface Answer<T = any> {
   status: number;
@@ -49,7 +49,7 @@ export const bootServer = async (env: Record<string, string> = {}): Promise<Test
     }
     const res = await fetch(server.url + path, { method, headers, ...(payload !== undefined ? { body: payload } : {}) });
     const text = await res.text();
-    let body: unknown = text;
+    let body: any = text;
     try {
       body = text ? JSON.parse(text) : null;
     } catch {

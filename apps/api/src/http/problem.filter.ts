@@ -1,6 +1,6 @@
 import { Catch, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { Response } from 'express';
-import type { JsonLogger } from '../observability/logger.js';
+import { JsonLogger } from '../observability/logger.js';
 import { toProblem, type Problem } from './problem.js';
 import type { KeyledgerRequest } from './request.js';
 
