@@ -1,5 +1,5 @@
 import { bootServer, type TestServer } from './support/server.js';
-import { addPrincipal, encodingsOf, eventCount, filesUnder, recipientKeys } from './support/fixtures.js';
+import { addPrincipal, encodingsOf, filesUnder, recipientKeys } from './support/fixtures.js';
 
 /**
  * A tenant's KEK and a DEK under it, taken through every lifecycle command of SPEC §3 over real
@@ -161,14 +161,14 @@ describe('key lifecycle over HTTP', () => {
   ])('refuses to %s with a problem answer and appends nothing', async (_, verb, body) => {
     const kek = await activeKek('tenant-a');
     const before = (await server.call('GET', `/v1/keys/${kek.id}/history`)).body.events.length;
-    const total = eventCount(server.dataDir);
+    const total = await server.eventCount();
     const res = await post(`/v1/keys/${kek.id}/${verb}`, body);
     expect(res.status).toBeGreaterThanOrEqual(400);
     expect(res.status).toBeLessThan(500);
     expect(res.headers.get('content-type')).toContain('application/problem+json');
     expect(res.body).toMatchObject({ status: res.status, type: expect.stringMatching(/^urn:keyledger:problem:/), code: expect.any(String), detail: expect.any(String) });
     expect((await server.call('GET', `/v1/keys/${kek.id}/history`)).body.events.length).toBe(before);
-    expect(eventCount(server.dataDir)).toBe(total);
+    expectawait server.eventCount().toBe(total);
   });
 
   it('lists keys with paging and a state filter, and shows a key as of an earlier instant', async () => {
@@ -203,13 +203,13 @@ describe('key lifecycle over HTTP', () => {
     const body = { tenantId: 'tenant-idem', purpose: 'kek' };
     const headers = { 'idempotency-key': 'generate-kek-1' };
     const first = await server.call('POST', '/v1/keys', { body, headers });
-    const count = eventCount(server.dataDir);
+    const count = await server.eventCount();
     const again = await server.call('POST', '/v1/keys', { body: { purpose: 'kek', tenantId: 'tenant-idem' }, headers });
     expect(first.status).toBe(201);
     expect(again.status).toBe(201);
     expect(again.body).toEqual(first.body);
     expect(again.headers.get('idempotency-replayed')).toBe('true');
-    expect(eventCount(server.dataDir)).toBe(count);
+    expectawait server.eventCount().toBe(count);
     const reused = await server.call('POST', '/v1/keys', { body: { ...body, label: 'other' }, headers });
     expect(reused.status).toBe(422);
     expect(reused.body.code).toBe('IDEMPOTENCY.KEY_REUSED');
@@ -246,22 +246,22 @@ describe('key lifecycle over HTTP', () => {
     });
 
     it('answers 403 for a role that may not act, and appends nothing', async () => {
-      const total = eventCount(server.dataDir);
+      const total = await server.eventCount();
       const res = await server.call('POST', '/v1/keys', { token: auditor, body: { tenantId: 'tenant-a', purpose: 'kek' } });
       expect(res.status).toBe(403);
       expect(res.body.code).toBe('AUTH.FORBIDDEN');
-      expect(eventCount(server.dataDir)).toBe(total);
+      expectawait server.eventCount().toBe(total);
       expect((await server.call('GET', `/v1/keys/${kekA.id}`, { token: auditor })).status).toBe(200);
     });
 
     it("answers 404 for another tenant's key and records the attempt", async () => {
-      const denials = eventCount(server.dataDir, 'CrossTenantAccessDenied');
+      const denials = await server.eventCount('CrossTenantAccessDenied');
       const res = await server.call('GET', `/v1/keys/${kekA.id}`, { token: serviceB });
       expect(res.status).toBe(404);
       expect(res.body.code).toBe('KEY.NOT_FOUND');
       const unknown = await server.call('GET', '/v1/keys/no-such-key', { token: serviceB });
       expect(unknown.body.detail).toBe(res.body.detail.replace(kekA.id, 'no-such-key'));
-      expect(eventCount(server.dataDir, 'CrossTenantAccessDenied')).toBe(denials + 1);
+      expect(await server.eventCount('CrossTenantAccessDenied')).toBe(denials + 1);
       const listed = (await server.call('GET', '/v1/keys', { token: serviceB })).body.items;
       expect(listed.every((k: any) => k.tenantId === 'tenant-b')).toBe(true);
     });

@@ -3,7 +3,6 @@ import { generateKeyPairSync, privateDecrypt, constants, type KeyObject } from '
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import Database from 'better-sqlite3';
 
 const run = promisify(execFile);
 const ROOT = join(__dirname, '..', '..');
@@ -36,19 +35,6 @@ export const recipientKeys = (): RecipientKeys => {
     unwrap: (wrapped) =>
       privateDecrypt({ key: privateKey, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, Buffer.from(wrapped, 'base64')),
   };
-};
-
-/** Counts events in the SQLite event log, read through a second, read-only connection. */
-export const eventCount = (dataDir: string, type?: string): number => {
-  const db = new Database(join(dataDir, 'events.db'), { readonly: true, fileMustExist: true });
-  try {
-    const row = (type
-      ? db.prepare('SELECT COUNT(*) AS n FROM events WHERE type = ?').get(type)
-      : db.prepare('SELECT COUNT(*) AS n FROM events').get()) as { n: number };
-    return row.n;
-  } finally {
-    db.close();
-  }
 };
 
 /** Every byte of every file under a folder. */

@@ -1,7 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { RecordedEvent } from '@keyledger/event-store';
 import { loadConfig } from '../../apps/api/src/config.js';
+import { openStores } from '../../apps/api/src/engine.js';
 import { startServer, type RunningServer } from '../../apps/api/src/server.js';
 import { JsonLogger } from '../../apps/api/src/observability/logger.js';
 
@@ -17,6 +19,9 @@ export interface TestServer {
   readonly dataDir: string;
   /** Every log line the server wrote. */
   readonly logs: string[];
+  /** Every event in the store, read through a connection of its own (as an outside reader would). */
+  events(type?: string): Promise<RecordedEvent[]>;
+  eventCount(type?: string): Promise<number>;
   call<T = any>(method: string, path: string, options?: { body?: unknown; raw?: string; token?: string | null; headers?: Record<string, string> }): Promise<Answer<T>>;
   restart(): Promise<void>;
   close(): Promise<void>;
@@ -57,7 +62,18 @@ export const bootServer = async (env: Record<string, string> = {}): Promise<Test
     }
     return { status: res.status, body, headers: res.headers };
   };
+  const events = async (type?: string): Promise<RecordedEvent[]> => {
+    const { eventStore } = openStores(config, dataDir);
+    try {
+      const all = await eventStore.readAll({ after: 0, maxCount: Number.MAX_SAFE_INTEGER });
+      return type ? all.filter((e) => e.type === type) : all;
+    } finally {
+      await eventStore.close();
+    }
+  };
   return {
+    events,
+    eventCount: async (type) => (await events(type)).length,
     get url() {
       return server.url;
     },
