@@ -168,7 +168,7 @@ describe('key lifecycle over HTTP', () => {
     expect(res.headers.get('content-type')).toContain('application/problem+json');
     expect(res.body).toMatchObject({ status: res.status, type: expect.stringMatching(/^urn:keyledger:problem:/), code: expect.any(String), detail: expect.any(String) });
     expect((await server.call('GET', `/v1/keys/${kek.id}/history`)).body.events.length).toBe(before);
-    expectawait server.eventCount().toBe(total);
+    expect(await server.eventCount()).toBe(total);
   });
 
   it('lists keys with paging and a state filter, and shows a key as of an earlier instant', async () => {
@@ -209,7 +209,7 @@ describe('key lifecycle over HTTP', () => {
     expect(again.status).toBe(201);
     expect(again.body).toEqual(first.body);
     expect(again.headers.get('idempotency-replayed')).toBe('true');
-    expectawait server.eventCount().toBe(count);
+    expect(await server.eventCount()).toBe(count);
     const reused = await server.call('POST', '/v1/keys', { body: { ...body, label: 'other' }, headers });
     expect(reused.status).toBe(422);
     expect(reused.body.code).toBe('IDEMPOTENCY.KEY_REUSED');
@@ -250,7 +250,7 @@ describe('key lifecycle over HTTP', () => {
       const res = await server.call('POST', '/v1/keys', { token: auditor, body: { tenantId: 'tenant-a', purpose: 'kek' } });
       expect(res.status).toBe(403);
       expect(res.body.code).toBe('AUTH.FORBIDDEN');
-      expectawait server.eventCount().toBe(total);
+      expect(await server.eventCount()).toBe(total);
       expect((await server.call('GET', `/v1/keys/${kekA.id}`, { token: auditor })).status).toBe(200);
     });
 
