@@ -11,7 +11,7 @@ const hasBody = (req: Request): boolean =>
  * with a problem answer.
  */
 export const jsonBody = (limitBytes: number) => {
-  const parse = express.json({ limit: limitBytes, strict: true, type: ['application/json', 'application/*+json'] });
+  const parse = express.json({ limit: limitBytes, strict: false, type: ['application/json', 'application/*+json'] });
   return (req: Request, res: Response, next: NextFunction): void => {
     if (hasBody(req) && !req.is(['application/json', 'application/*+json'])) {
       next(new HttpProblem('REQUEST.UNSUPPORTED_MEDIA_TYPE', 'Request bodies must be application/json'));

@@ -97,7 +97,11 @@ const problem = (code: string, status: number, detail: string, extra: Record<str
  */
 export const toProblem = (error: unknown): Problem => {
   if (error instanceof HttpProblem) return problem(error.code, EDGE_STATUS[error.code], error.message, error.extra);
-  if (error instanceof DomainError) return problem(error.code, DOMAIN_STATUS[error.code], error.message, { details: error.details });
+  if (error instanceof DomainError) {
+    // Validation answers list every issue at the top level, where clients look for them.
+    const errors = error.details['errors'];
+    return problem(error.code, DOMAIN_STATUS[error.code], error.message, { details: error.details, ...(errors ? { errors } : {}) });
+  }
   if (error instanceof ApplicationError) {
     return problem(error.code, APPLICATION_STATUS[error.code], error.message, { details: error.details });
   }

@@ -13,7 +13,7 @@ export class Validate<S extends z.ZodType> implements PipeTransform<unknown, z.i
   ) {}
 
   transform(value: unknown): z.infer<S> {
-    const result = this.schema.safeParse(value ?? {});
+    const result = this.schema.safeParse(value === undefined ? {} : value);
     if (result.success) return result.data;
     const errors = result.error.issues.map((issue) => ({
       path: issue.path.join('.') || '(root)',
