@@ -302,9 +302,12 @@ describe('key lifecycle over HTTP', () => {
     const health = await server.call('GET', '/health', { token: null });
     expect(health.body).toMatchObject({ status: 'ok', custodian: { kind: 'software', fipsValidated: false } });
     expect(health.body.custodian.label).toMatch(/not FIPS/i);
+    await post(`/v1/keys/${(await activeKek('tenant-metrics')).id}/rotate`);
     const metrics = await server.call('GET', '/metrics');
     expect(metrics.status).toBe(200);
     expect(metrics.body).toContain('keyledger_http_requests_total');
     expect(metrics.body).toMatch(/keyledger_events_appended_total\{type="KeyGenerated"\} \d+/);
+    expect(metrics.body).toMatch(/keyledger_commands_total\{command="rotate",outcome="success"\} [1-9]/);
+    expect(metrics.body).toMatch(/keyledger_http_request_duration_seconds_bucket\{le="[0-9.]+",method="POST",route="\/v1\/keys\/:id\/rotate"\}/);
   });
 });

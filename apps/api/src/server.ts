@@ -24,6 +24,15 @@ export interface RunningServer {
 
 const CORRELATION = /^[A-Za-z0-9._:-]{1,128}$/;
 
+/** The command a POST route runs: its last path segment, or `generate`/`register` for the collections. */
+const commandOf = (route: string): string | null => {
+  if (route === 'unmatched') return null;
+  const last = route.split('/').pop() ?? '';
+  if (last === 'keys') return 'generate';
+  if (last === 'recipients') return 'register-recipient';
+  return last.startsWith(':') ? null : last;
+};
+
 /** Correlation id per request (echoed), and one structured log line and metric per answer. */
 const observe = (logger: JsonLogger, metrics: Metrics) => (req: KeyledgerRequest, res: Response, next: NextFunction) => {
   const given = req.headers['x-correlation-id'];
@@ -35,6 +44,8 @@ const observe = (logger: JsonLogger, metrics: Metrics) => (req: KeyledgerRequest
     const route = (req.route as { path?: string } | undefined)?.path ?? 'unmatched';
     metrics.httpRequests.inc({ method: req.method, route, status: String(res.statusCode) });
     metrics.httpDuration.observe({ method: req.method, route }, seconds);
+    const command = req.method === 'POST' ? commandOf(route) : null;
+    if (command) metrics.commands.inc({ command, outcome: res.statusCode < 400 ? 'success' : 'refused' });
     logger.event('info', 'request', {
       method: req.method,
       route,
