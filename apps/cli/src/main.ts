@@ -3,10 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { Principals, ROLES, SYSTEM_ACTOR, systemClock, type Role } from '@keyledger/application';
+import { ROLES, SYSTEM_ACTOR, type Principals, type Role } from '@keyledger/application';
 import { ConfigurationError, loadConfig } from '../../api/src/config.js';
-import { openStores } from '../../api/src/engine.js';
-import { startServer } from '../../api/src/server.js';
 import { ApiError, KeyledgerClient } from './http-client.js';
 
 const out = (value: unknown): void => {
@@ -19,6 +17,8 @@ program
   .command('serve')
   .description('run the API on the configured store and custodian')
   .action(async () => {
+    // Loaded on demand: the HTTP verbs below should not pay for booting Nest.
+    const { startServer } = await import('../../api/src/server.js');
     const server = await startServer(loadConfig());
     out(`keyledger listening on ${server.url}`);
     if (server.generatedAdminToken) {
@@ -33,6 +33,10 @@ program
 /** Principals are managed directly on the configured store, with or without a server running. */
 const withPrincipals = async <T>(work: (principals: Principals) => Promise<T>): Promise<T> => {
   const config = loadConfig();
+  const [{ openStores }, { Principals, systemClock }] = await Promise.all([
+    import('../../api/src/engine.js'),
+    import('@keyledger/application'),
+  ]);
   const { eventStore } = openStores(config, resolve(config.dataDir));
   try {
     return await work(new Principals(eventStore, systemClock));
