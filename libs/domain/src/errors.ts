@@ -12,7 +12,25 @@ export type DomainErrorCode =
   | 'KEY.INVALID_PARENT'
   | 'POLICY.CRYPTOPERIOD_EXCEEDS_MAXIMUM'
   | 'POLICY.WAITING_PERIOD_OUT_OF_RANGE'
-  | 'VALIDATION.INVALID_INPUT';
+  | 'VALIDATION.INVALID_INPUT'
+  | ApprovalErrorCode
+  | CeremonyErrorCode;
+
+export type ApprovalErrorCode =
+  | 'APPROVAL.REQUIRED'
+  | 'APPROVAL.NOT_FOUND'
+  | 'APPROVAL.NOT_PENDING'
+  | 'APPROVAL.SELF_APPROVAL'
+  | 'APPROVAL.ALREADY_APPROVED'
+  | 'APPROVAL.EXPIRED'
+  | 'APPROVAL.NOT_A_CUSTODIAN';
+
+export type CeremonyErrorCode =
+  | 'CEREMONY.NOT_FOUND'
+  | 'CEREMONY.CLOSED'
+  | 'CEREMONY.UNKNOWN_WITNESS'
+  | 'CEREMONY.BAD_SIGNATURE'
+  | 'CEREMONY.ATTESTATIONS_MISSING';
 
 export abstract class DomainError extends Error {
   abstract readonly code: DomainErrorCode;
@@ -100,6 +118,28 @@ export class WaitingPeriodError extends DomainError {
 export class InvalidInputError extends DomainError {
   readonly code = 'VALIDATION.INVALID_INPUT' as const;
   constructor(message: string, details: Record<string, unknown> = {}) {
+    super(message, details);
+  }
+}
+
+/** Dual control refusals; `code` says which rule. */
+export class ApprovalError extends DomainError {
+  constructor(
+    readonly code: ApprovalErrorCode,
+    message: string,
+    details: Record<string, unknown> = {},
+  ) {
+    super(message, details);
+  }
+}
+
+/** Ceremony refusals; `code` says which rule. */
+export class CeremonyError extends DomainError {
+  constructor(
+    readonly code: CeremonyErrorCode,
+    message: string,
+    details: Record<string, unknown> = {},
+  ) {
     super(message, details);
   }
 }

@@ -12,3 +12,6 @@ export * from './key/usage.js';
 export { assertValidParent } from './key/generate.js';
 export { KEY_COMMAND_NAMES, assertCanDestroy, decideKey } from './key/decider.js';
 export { evolveKey, foldKey } from './key/evolve.js';
+export * from './approval/approval.js';
+export { decideApproval, evolveApproval, foldApproval } from './approval/decider.js';
+export * from './ceremony/ceremony.js';
