@@ -5,6 +5,8 @@ import { AuthGuard } from './http/auth.guard.js';
 import { IdempotencyInterceptor } from './http/idempotency.interceptor.js';
 import { ProblemFilter } from './http/problem.filter.js';
 import { KeysController } from './keys/keys.controller.js';
+import { ApprovalsController } from './governance/approvals.controller.js';
+import { CeremoniesController } from './governance/ceremonies.controller.js';
 import { RecipientsController } from './keys/recipients.controller.js';
 import { JsonLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
@@ -17,7 +19,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [ApplicationModule.register(ports)],
-      controllers: [KeysController, RecipientsController, OperationsController],
+      controllers: [ApprovalsController, CeremoniesController, KeysController, RecipientsController, OperationsController],
       providers: [
         { provide: JsonLogger, useValue: logger },
         { provide: Metrics, useValue: metrics },

@@ -19,6 +19,8 @@ export interface KeyledgerConfig {
   readonly pkcs11PinFile: string | undefined;
   readonly awsKmsEndpoint: string | undefined;
   readonly destructionWaitMinDays: number;
+  readonly approvalsRequired: number;
+  readonly approvalTtlHours: number;
   readonly bodyLimitBytes: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
@@ -61,6 +63,8 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): KeyledgerConfi
   pkcs11PinFile: optional(env.KEYLEDGER_PKCS11_PIN_FILE),
   awsKmsEndpoint: optional(env.KEYLEDGER_AWS_KMS_ENDPOINT),
   destructionWaitMinDays: integer('KEYLEDGER_DESTRUCTION_WAIT_MIN_DAYS', env.KEYLEDGER_DESTRUCTION_WAIT_MIN_DAYS, 7, 0, 7),
+  approvalsRequired: integer('KEYLEDGER_APPROVALS_REQUIRED', env.KEYLEDGER_APPROVALS_REQUIRED, 2, 1, 10),
+  approvalTtlHours: integer('KEYLEDGER_APPROVAL_TTL_HOURS', env.KEYLEDGER_APPROVAL_TTL_HOURS, 24, 1, 168),
   bodyLimitBytes: integer('KEYLEDGER_BODY_LIMIT_BYTES', env.KEYLEDGER_BODY_LIMIT_BYTES, 64 * 1024, 1024, 1024 * 1024),
   logLevel: oneOf('KEYLEDGER_LOG_LEVEL', env.KEYLEDGER_LOG_LEVEL, ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
 });

@@ -28,7 +28,11 @@ export const openEngine = async (config: KeyledgerConfig, logger: JsonLogger): P
       ...stores,
       custodian,
       clock: systemClock,
-      settings: { destructionWaitMinDays: config.destructionWaitMinDays },
+      settings: {
+        destructionWaitMinDays: config.destructionWaitMinDays,
+        approvalsRequired: config.approvalsRequired,
+        approvalTtlHours: config.approvalTtlHours,
+      },
     },
     close: async () => {
       await custodian.close();

@@ -23,6 +23,8 @@ import {
 } from './keys/state-changes.js';
 import { UsageLog } from './keys/usage-log.js';
 import { Principals } from './principals/principals.js';
+import { Approvals } from './governance/approvals.js';
+import { Ceremonies } from './governance/ceremonies.js';
 import { Recipients } from './recipients/recipients.js';
 import {
   CLOCK,
@@ -59,7 +61,7 @@ const handlers = [
   KeyHistoryHandler,
 ];
 
-const services = [AccessDenials, KeyRepository, KeyLifecycle, KeyCatalog, ParentKeys, UsageLog, Principals, Recipients];
+const services = [Approvals, Ceremonies, AccessDenials, KeyRepository, KeyLifecycle, KeyCatalog, ParentKeys, UsageLog, Principals, Recipients];
 
 /** The application layer: CQRS handlers over the ports the composition root provides. */
 @Module({})

@@ -17,3 +17,6 @@ export * from './keys/distribute.js';
 export * from './keys/usage-log.js';
 export * from './principals/principals.js';
 export * from './recipients/recipients.js';
+export * from './governance/approvals.js';
+export * from './governance/ceremonies.js';
+export * from './governance/dual-control.js';

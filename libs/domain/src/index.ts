@@ -15,3 +15,4 @@ export { evolveKey, foldKey } from './key/evolve.js';
 export * from './approval/approval.js';
 export { decideApproval, evolveApproval, foldApproval } from './approval/decider.js';
 export * from './ceremony/ceremony.js';
+export * from './canonical-json.js';

@@ -3,6 +3,7 @@ import { Inject, Injectable, type CallHandler, type ExecutionContext, type NestI
 import type { Response } from 'express';
 import { from, lastValueFrom, type Observable } from 'rxjs';
 import { IDEMPOTENCY_STORE } from '@keyledger/application';
+import { canonicalJson } from '@keyledger/domain';
 import type { IdempotencyRecord, IdempotencyStore } from '@keyledger/event-store';
 import { HttpProblem, toProblem, type Problem } from './problem.js';
 import { ReplayedProblem } from './problem.filter.js';
@@ -10,16 +11,6 @@ import { idempotencyKeyOf, type KeyledgerRequest } from './request.js';
 
 const WAIT_FOR_PENDING_MS = 10_000;
 const POLL_MS = 25;
-
-/** Sorted-key JSON, so that the same body in another key order is the same request. */
-export const canonicalJson = (value: unknown): string => {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-};
 
 /**
  * `Idempotency-Key` on POST: the first request with a key runs and its answer is stored; a retry

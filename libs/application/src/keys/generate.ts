@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject } from '@nestjs/common';
 import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import {
+  assertValidParent,
   decideKey,
   initialKeyState,
   type CustodianName,
@@ -17,6 +18,7 @@ import { KeyRepository } from './key-repository.js';
 import { toKeyView, type KeyView } from './key-view.js';
 import { ParentKeys } from './parent-keys.js';
 import { discardOnFailure } from './material.js';
+import { assertDualControl } from '../governance/dual-control.js';
 
 export interface GenerateKeyInput {
   tenantId: string;
@@ -48,9 +50,12 @@ export class GenerateKeyHandler implements ICommandHandler<GenerateKeyCommand, K
   ) {}
 
   async execute({ input, ctx }: GenerateKeyCommand): Promise<KeyView> {
+    assertDualControl(input.purpose, 'generate', ctx);
     const now = this.clock.now().toISOString();
     const keyId = randomUUID();
     const parent = await this.parents.resolve(input.parentKeyId, ctx, now);
+    // The decider checks this again; checking first keeps refused requests away from the custodian.
+    assertValidParent(keyId, input.tenantId, input.purpose, parent?.view ?? null);
     const material = await this.custodian.generateKey({
       keyId,
       version: 1,

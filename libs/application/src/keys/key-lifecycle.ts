@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { decideKey, type KeyCommand, type LifecycleCommandName } from '@keyledger/domain';
+import { assertDualControl } from '../governance/dual-control.js';
 import type { RequestContext } from '../shared/context.js';
 import { PreconditionFailedError } from '../shared/errors.js';
 import { CLOCK, type Clock } from '../shared/tokens.js';
@@ -24,6 +25,7 @@ export class KeyLifecycle {
 
   async load(keyId: string, ctx: RequestContext, operation: LifecycleCommandName | string): Promise<LoadedKey> {
     const loaded = await this.keys.load(keyId, ctx, operation);
+    assertDualControl(loaded.key.purpose, operation, ctx);
     if (ctx.expectedRevision !== null && ctx.expectedRevision !== loaded.revision) {
       throw new PreconditionFailedError(keyId, ctx.expectedRevision, loaded.revision);
     }

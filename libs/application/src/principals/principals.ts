@@ -55,6 +55,14 @@ export class Principals {
     return { principalId: found.id, name: found.name, roles: found.roles, tenantId: found.tenantId };
   }
 
+  /** The actor a principal acts as, for work done on its behalf later (an approved request). */
+  async actorOf(principalId: string): Promise<Actor> {
+    await this.refresh();
+    const p = this.byId.get(principalId);
+    if (!p || p.revokedAt) throw new PrincipalNotFoundError(principalId);
+    return { principalId: p.id, name: p.name, roles: p.roles, tenantId: p.tenantId };
+  }
+
   async add(
     input: { name: string; roles: Role[]; tenantId: string | null; token?: string },
     ctx: Pick<RequestContext, 'actor' | 'correlationId'> = { actor: SYSTEM_ACTOR, correlationId: randomUUID() },

@@ -16,6 +16,8 @@ export interface RequestContext {
   readonly idempotencyKey: string | null;
   /** From `If-Match`: the key revision the caller expects; a mismatch answers 412. */
   readonly expectedRevision: number | null;
+  /** Set only when an approved dual-control request executes its operation. */
+  readonly approvalId?: string;
 }
 
 export const SYSTEM_ACTOR: Actor = {

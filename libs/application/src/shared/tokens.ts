@@ -14,4 +14,7 @@ export const systemClock: Clock = { now: () => new Date() };
 /** Settings the application layer needs (a subset of the configuration). */
 export interface EngineSettings {
   readonly destructionWaitMinDays: number;
+  /** Distinct custodians whose approval a dual-control request needs (M of N). */
+  readonly approvalsRequired: number;
+  readonly approvalTtlHours: number;
 }

@@ -1,0 +1,164 @@
+import { generateKeyPairSync, sign } from 'node:crypto';
+import { bootServer, type TestServer } from './support/server.js';
+import { addPrincipal } from './support/fixtures.js';
+
+/** SPEC §5 over real HTTP: dual control for root operations and KEK destruction, and ceremonies. */
+describe('governance', () => {
+  let server: TestServer;
+  let c1: string;
+  let c2: string;
+  let c3: string;
+  beforeAll(async () => {
+    server = await bootServer({ KEYLEDGER_DESTRUCTION_WAIT_MIN_DAYS: '0' });
+    [c1, c2, c3] = await Promise.all(['c1', 'c2', 'c3'].map((name) => addPrincipal(server.dataDir, name, ['custodian'])));
+  });
+  afterAll(() => server.close());
+
+  const post = (path: string, body: unknown = {}, token?: string) => server.call('POST', path, { body, ...(token ? { token } : {}) });
+  const requestApproval = async (body: Record<string, unknown>) => {
+    const res = await post('/v1/approvals', body);
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({ state: 'pending', approvals: [], required: 2, expiresAt: expect.any(String) });
+    return res.body.id as string;
+  };
+  const approvedBy = async (approvalId: string, ...tokens: string[]) => {
+    let last;
+    for (const token of tokens) last = await post(`/v1/approvals/${approvalId}/approve`, {}, token);
+    return last!;
+  };
+  const newRoot = async (): Promise<string> => {
+    const id = await requestApproval({ operation: 'generate', params: { tenantId: 'platform', purpose: 'root' } });
+    const res = await approvedBy(id, c1, c2);
+    return res.body.operationResult.id;
+  };
+
+  it('refuses root generation called directly, whatever the caller\'s roles, and appends nothing', async () => {
+    const before = await server.eventCount();
+    const res = await post('/v1/keys', { tenantId: 'platform', purpose: 'root' });
+    expect(res.status).toBe(403);
+    expect(res.body.code).toBe('APPROVAL.REQUIRED');
+    expect(res.body.detail).toContain('/v1/approvals');
+    expect(await server.eventCount()).toBe(before);
+  });
+
+  it('executes a root generation on the second distinct custodian, not on the requester or a repeat', async () => {
+    const id = await requestApproval({ operation: 'generate', params: { tenantId: 'platform', purpose: 'root', label: 'platform root' } });
+    const self = await post(`/v1/approvals/${id}/approve`);
+    expect([self.status, self.body.code]).toEqual([403, 'APPROVAL.SELF_APPROVAL']);
+    const first = await post(`/v1/approvals/${id}/approve`, {}, c1);
+    expect(first.body).toMatchObject({ state: 'pending', approvals: [expect.any(String)] });
+    const again = await post(`/v1/approvals/${id}/approve`, {}, c1);
+    expect([again.status, again.body.code]).toEqual([409, 'APPROVAL.ALREADY_APPROVED']);
+    const second = await post(`/v1/approvals/${id}/approve`, {}, c2);
+    expect(second.status).toBe(200);
+    expect(second.body).toMatchObject({ state: 'executed', result: { keyId: expect.any(String) } });
+    expect(second.body.operationResult).toMatchObject({ purpose: 'root', label: 'platform root', versions: [{ state: 'pre-activation' }] });
+    const after = await post(`/v1/approvals/${id}/approve`, {}, c3);
+    expect([after.status, after.body.code]).toEqual([409, 'APPROVAL.NOT_PENDING']);
+  });
+
+  it('two custodians approving at once execute the operation exactly once', async () => {
+    const rootId = await newRoot();
+    const id = await requestApproval({ operation: 'activate', keyId: rootId });
+    const answers = await Promise.all([post(`/v1/approvals/${id}/approve`, {}, c1), post(`/v1/approvals/${id}/approve`, {}, c2)]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200]);
+    expect(answers.filter((a) => a.body.state === 'executed')).toHaveLength(1);
+    const history = (await server.call('GET', `/v1/keys/${rootId}/history`)).body.events.map((e: any) => e.type);
+    expect(history.filter((t: string) => t === 'KeyVersionActivated')).toHaveLength(1);
+    expect((await server.call('GET', `/v1/approvals/${id}`)).body.state).toBe('executed');
+  });
+
+  it.each(['activate', 'rotate', 'schedule-destruction', 'destroy'])('refuses the root lifecycle route %s called directly', async (verb) => {
+    const rootId = await newRoot();
+    const res = await post(`/v1/keys/${rootId}/${verb}`, verb === 'schedule-destruction' ? { waitingPeriodDays: 7 } : {});
+    expect([res.status, res.body.code]).toEqual([403, 'APPROVAL.REQUIRED']);
+  });
+
+  it("needs approval to schedule a KEK's destruction, but not for the destroy that ends it", async () => {
+    const rootId = await newRoot();
+    await approvedBy(await requestApproval({ operation: 'activate', keyId: rootId }), c1, c2);
+    const kek = (await post('/v1/keys', { tenantId: 'tenant-a', purpose: 'kek', parentKeyId: rootId })).body;
+    expect(kek.parentKeyId).toBe(rootId);
+    const direct = await post(`/v1/keys/${kek.id}/schedule-destruction`, { waitingPeriodDays: 0 });
+    expect([direct.status, direct.body.code]).toEqual([403, 'APPROVAL.REQUIRED']);
+    const id = await requestApproval({ operation: 'schedule-destruction', keyId: kek.id, params: { waitingPeriodDays: 0 } });
+    const executed = await approvedBy(id, c2, c3);
+    expect(executed.body.state).toBe('executed');
+    expect(executed.body.operationResult.versions[0].destructionScheduledFor).not.toBeNull();
+    const destroyed = await post(`/v1/keys/${kek.id}/destroy`);
+    expect(destroyed.status).toBe(200);
+    expect(destroyed.body.versions[0].state).toBe('destroyed');
+  });
+
+  it('refuses approval requests for operations that need none', async () => {
+    const kek = (await post('/v1/keys', { tenantId: 'tenant-b', purpose: 'kek' })).body;
+    const res = await post('/v1/approvals', { operation: 'rotate', keyId: kek.id });
+    expect([res.status, res.body.code]).toEqual([400, 'VALIDATION.INVALID_INPUT']);
+  });
+
+  it('stops a denied request from executing', async () => {
+    const rootId = await newRoot();
+    const id = await requestApproval({ operation: 'activate', keyId: rootId });
+    const denied = await post(`/v1/approvals/${id}/deny`, { reason: 'not scheduled' }, c1);
+    expect(denied.body.state).toBe('denied');
+    const late = await post(`/v1/approvals/${id}/approve`, {}, c2);
+    expect([late.status, late.body.code]).toEqual([409, 'APPROVAL.NOT_PENDING']);
+    const key = (await server.call('GET', `/v1/keys/${rootId}`)).body;
+    expect(key.versions[0].state).toBe('pre-activation');
+  });
+
+  it('refuses approvals from principals who are not custodians', async () => {
+    const auditor = await addPrincipal(server.dataDir, 'auditor-g', ['auditor']);
+    const id = await requestApproval({ operation: 'generate', params: { tenantId: 'platform', purpose: 'root' } });
+    expect((await post(`/v1/approvals/${id}/approve`, {}, auditor)).status).toBe(403);
+  });
+
+  describe('ceremonies', () => {
+    const witness = (name: string) => {
+      const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+      return {
+        name,
+        publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+        sign: (hashHex: string) => sign(null, Buffer.from(hashHex, 'hex'), privateKey).toString('base64'),
+      };
+    };
+
+    it('closes only when every witness has signed the current transcript', async () => {
+      const w1 = witness('Dana');
+      const w2 = witness('Eli');
+      const opened = await post('/v1/ceremonies', { purpose: 'annual root rotation', witnesses: [w1, w2].map(({ name, publicKeyPem }) => ({ name, publicKeyPem })) });
+      expect(opened.status).toBe(201);
+      const id = opened.body.id;
+      expect((await post(`/v1/ceremonies/${id}/steps`, { description: 'generate the new root in the HSM' })).status).toBe(201);
+      const hash = (await server.call('GET', `/v1/ceremonies/${id}`)).body.transcriptHash;
+      expect(hash).toMatch(/^[0-9a-f]{64}$/);
+
+      const forged = await post(`/v1/ceremonies/${id}/attestations`, { witness: 'Dana', signature: w2.sign(hash) });
+      expect([forged.status, forged.body.code]).toEqual([422, 'CEREMONY.BAD_SIGNATURE']);
+      const stranger = await post(`/v1/ceremonies/${id}/attestations`, { witness: 'Mallory', signature: w1.sign(hash) });
+      expect(stranger.body.code).toBe('CEREMONY.UNKNOWN_WITNESS');
+      expect((await post(`/v1/ceremonies/${id}/attestations`, { witness: 'Dana', signature: w1.sign(hash) })).status).toBe(201);
+      const early = await post(`/v1/ceremonies/${id}/close`);
+      expect([early.status, early.body.code]).toEqual([409, 'CEREMONY.ATTESTATIONS_MISSING']);
+      expect((await post(`/v1/ceremonies/${id}/attestations`, { witness: 'Eli', signature: w2.sign(hash) })).status).toBe(201);
+
+      await post(`/v1/ceremonies/${id}/steps`, { description: 'a step added after the signatures' });
+      const changed = await post(`/v1/ceremonies/${id}/close`);
+      expect([changed.status, changed.body.code]).toEqual([409, 'CEREMONY.ATTESTATIONS_MISSING']);
+
+      const newHash = (await server.call('GET', `/v1/ceremonies/${id}`)).body.transcriptHash;
+      expect(newHash).not.toBe(hash);
+      for (const w of [w1, w2]) await post(`/v1/ceremonies/${id}/attestations`, { witness: w.name, signature: w.sign(newHash) });
+      const closed = await post(`/v1/ceremonies/${id}/close`);
+      expect(closed.status).toBe(200);
+      expect(closed.body).toMatchObject({ state: 'closed', attestedBy: ['Dana', 'Eli'] });
+      expect((await post(`/v1/ceremonies/${id}/steps`, { description: 'too late' })).body.code).toBe('CEREMONY.CLOSED');
+    });
+
+    it('refuses witnesses whose key is not Ed25519', async () => {
+      const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+      const res = await post('/v1/ceremonies', { purpose: 'x', witnesses: [{ name: 'W', publicKeyPem: rsa }] });
+      expect([res.status, res.body.code]).toEqual([400, 'VALIDATION.INVALID_INPUT']);
+    });
+  });
+});
