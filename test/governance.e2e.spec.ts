@@ -1,6 +1,9 @@
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { bootServer, type TestServer } from './support/server.js';
-import { addPrincipal } from './support/fixtures.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { addPrincipal, cli } from './support/fixtures.js';
 
 /** SPEC §5 over real HTTP: dual control for root operations and KEK destruction, and ceremonies. */
 describe('governance', () => {
@@ -155,10 +158,47 @@ describe('governance', () => {
       expect((await post(`/v1/ceremonies/${id}/steps`, { description: 'too late' })).body.code).toBe('CEREMONY.CLOSED');
     });
 
+    it('accepts a signature made with `keyledger ceremony sign` from a witness key file', async () => {
+      const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+      const keyFile = join(mkdtempSync(join(tmpdir(), 'keyledger-witness-')), 'witness.pem');
+      writeFileSync(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+      const publicKeyPem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
+      const id = (await post('/v1/ceremonies', { purpose: 'KEK escrow review', witnesses: [{ name: 'Fay', publicKeyPem }] })).body.id;
+      const hash = (await server.call('GET', `/v1/ceremonies/${id}`)).body.transcriptHash;
+      const signature = (await cli(['ceremony', 'sign', '--key', keyFile, '--hash', hash], {})).stdout.trim();
+      expect((await post(`/v1/ceremonies/${id}/attestations`, { witness: 'Fay', signature })).status).toBe(201);
+      expect((await post(`/v1/ceremonies/${id}/close`)).body.state).toBe('closed');
+    });
+
     it('refuses witnesses whose key is not Ed25519', async () => {
       const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
       const res = await post('/v1/ceremonies', { purpose: 'x', witnesses: [{ name: 'W', publicKeyPem: rsa }] });
       expect([res.status, res.body.code]).toEqual([400, 'VALIDATION.INVALID_INPUT']);
+    });
+  });
+
+  describe('principals API', () => {
+    it('adds, rotates and revokes principals; revocation takes effect at once', async () => {
+      const added = await post('/v1/principals', { name: 'billing', roles: ['service'], tenantId: 'tenant-a' });
+      expect(added.status).toBe(201);
+      const { principal, token } = added.body;
+      expect(principal).toMatchObject({ name: 'billing', roles: ['service'], tenantId: 'tenant-a', revokedAt: null });
+      expect((await server.call('GET', '/v1/keys', { token })).status).toBe(200);
+      const rotated = await post(`/v1/principals/${principal.id}/rotate-token`);
+      expect(rotated.body.token).not.toBe(token);
+      expect((await server.call('GET', '/v1/keys', { token })).status).toBe(401);
+      expect((await server.call('GET', '/v1/keys', { token: rotated.body.token })).status).toBe(200);
+      const listed = (await server.call('GET', '/v1/principals')).body.items;
+      expect(listed.map((p: any) => p.name)).toContain('billing');
+      expect(JSON.stringify(listed)).not.toMatch(/tokenHash|klt_/);
+      expect((await post(`/v1/principals/${principal.id}/revoke`)).body.revokedAt).not.toBeNull();
+      expect((await server.call('GET', '/v1/keys', { token: rotated.body.token })).status).toBe(401);
+    });
+
+    it('refuses a service principal without a tenant, and callers who are not operators', async () => {
+      const res = await post('/v1/principals', { name: 'x', roles: ['service'] });
+      expect([res.status, res.body.code]).toEqual([400, 'VALIDATION.INVALID_INPUT']);
+      expect((await post('/v1/principals', { name: 'y', roles: ['auditor'] }, c1)).status).toBe(403);
     });
   });
 });

@@ -7,6 +7,7 @@ import { ProblemFilter } from './http/problem.filter.js';
 import { KeysController } from './keys/keys.controller.js';
 import { ApprovalsController } from './governance/approvals.controller.js';
 import { CeremoniesController } from './governance/ceremonies.controller.js';
+import { PrincipalsController } from './governance/principals.controller.js';
 import { RecipientsController } from './keys/recipients.controller.js';
 import { JsonLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
@@ -19,7 +20,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [ApplicationModule.register(ports)],
-      controllers: [ApprovalsController, CeremoniesController, KeysController, RecipientsController, OperationsController],
+      controllers: [ApprovalsController, CeremoniesController, PrincipalsController, KeysController, RecipientsController, OperationsController],
       providers: [
         { provide: JsonLogger, useValue: logger },
         { provide: Metrics, useValue: metrics },

@@ -69,6 +69,30 @@ principals
   .description('revoke a principal: its token stops working')
   .action(async (id: string) => out(await withPrincipals((p) => p.revoke(id, { actor: SYSTEM_ACTOR, correlationId: randomUUID() }))));
 
+principals
+  .command('rotate-token <principalId>')
+  .description('give a principal a new token (printed once, on the last line); the old one stops working')
+  .action(async (id: string) => {
+    const rotated = await withPrincipals((p) => p.rotateToken(id, { actor: SYSTEM_ACTOR, correlationId: randomUUID() }));
+    out(rotated.principal);
+    out(rotated.token);
+  });
+
+program
+  .command('ceremony')
+  .description('key ceremony helpers for witnesses')
+  .command('sign')
+  .description("sign a ceremony's transcript hash with a witness's Ed25519 private key (prints base64)")
+  .requiredOption('--key <file>', 'the witness private key, PEM (PKCS#8)')
+  .requiredOption('--hash <hex>', 'the transcriptHash shown by GET /v1/ceremonies/{id}')
+  .action(async (o: { key: string; hash: string }) => {
+    const { createPrivateKey, sign } = await import('node:crypto');
+    if (!/^[0-9a-f]{64}$/i.test(o.hash)) throw new ConfigurationError('--hash must be 64 hex digits (a SHA-256)');
+    const key = createPrivateKey(readFileSync(o.key, 'utf8'));
+    if (key.asymmetricKeyType !== 'ed25519') throw new ConfigurationError('the witness key must be Ed25519');
+    out(sign(null, Buffer.from(o.hash, 'hex'), key).toString('base64'));
+  });
+
 const client = (o: { url?: string; token?: string }): KeyledgerClient =>
   new KeyledgerClient(o.url ?? process.env.KEYLEDGER_URL ?? 'http://127.0.0.1:8080', o.token ?? process.env.KEYLEDGER_TOKEN);
 

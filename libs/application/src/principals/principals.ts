@@ -11,7 +11,8 @@ export type PrincipalRegistered = {
   data: { principalId: string; name: string; roles: Role[]; tenantId: string | null; tokenHash: string; registeredAt: string };
 };
 export type PrincipalRevoked = { type: 'PrincipalRevoked'; data: { principalId: string; revokedAt: string } };
-type PrincipalEvent = PrincipalRegistered | PrincipalRevoked;
+export type PrincipalTokenRotated = { type: 'PrincipalTokenRotated'; data: { principalId: string; tokenHash: string; rotatedAt: string } };
+type PrincipalEvent = PrincipalRegistered | PrincipalRevoked | PrincipalTokenRotated;
 
 export interface PrincipalView {
   id: string;
@@ -26,18 +27,15 @@ export interface PrincipalView {
 export const hashToken = (token: string): string => createHash('sha256').update(token, 'utf8').digest('hex');
 export const newToken = (): string => `klt_${randomBytes(32).toString('base64url')}`;
 
-const REFRESH_INTERVAL_MS = 1000;
-
 /**
- * Principals are events on one stream, folded into memory. The fold is refreshed from the
- * store at most once a second and on every unknown token, so that principals added or revoked
- * by another process (the CLI, a second server) take effect here too.
+ * Principals are events on one stream, folded into memory. Every authentication first reads the
+ * events appended since the last one (usually none), so that a principal added, revoked or given
+ * a new token by another process (the CLI, a second server) takes effect at once here too.
  */
 @Injectable()
 export class Principals {
   private readonly byId = new Map<string, PrincipalView & { tokenHash: string }>();
   private revision = -1;
-  private refreshedAt = 0;
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -45,12 +43,8 @@ export class Principals {
   ) {}
 
   async authenticate(token: string): Promise<Actor | null> {
-    const hash = hashToken(token);
-    let found = this.findByHash(hash);
-    if (!found || Date.now() - this.refreshedAt > REFRESH_INTERVAL_MS) {
-      await this.refresh();
-      found = this.findByHash(hash);
-    }
+    await this.refresh();
+    const found = this.findByHash(hashToken(token));
     if (!found || found.revokedAt) return null;
     return { principalId: found.id, name: found.name, roles: found.roles, tenantId: found.tenantId };
   }
@@ -92,6 +86,17 @@ export class Principals {
     return this.view(principalId);
   }
 
+  /** A new token for a principal; the old one stops working. */
+  async rotateToken(principalId: string, ctx: Pick<RequestContext, 'actor' | 'correlationId'>): Promise<{ principal: PrincipalView; token: string }> {
+    await this.refresh();
+    const existing = this.byId.get(principalId);
+    if (!existing || existing.revokedAt) throw new PrincipalNotFoundError(principalId);
+    const token = newToken();
+    await this.append({ type: 'PrincipalTokenRotated', data: { principalId, tokenHash: hashToken(token), rotatedAt: this.clock.now().toISOString() } }, ctx);
+    await this.refresh();
+    return { principal: this.view(principalId), token };
+  }
+
   async list(): Promise<PrincipalView[]> {
     await this.refresh();
     return [...this.byId.keys()].map((id) => this.view(id));
@@ -123,7 +128,6 @@ export class Principals {
     const events = await this.store.readStream(PRINCIPALS_STREAM, { fromRevision: this.revision + 1 });
     for (const e of events) this.apply(e);
     if (events.length > 0) this.revision = events[events.length - 1]!.revision;
-    this.refreshedAt = Date.now();
   }
 
   private apply(recorded: RecordedEvent): void {
@@ -137,6 +141,11 @@ export class Principals {
       case 'PrincipalRevoked': {
         const existing = this.byId.get(event.data.principalId);
         if (existing) this.byId.set(existing.id, { ...existing, revokedAt: event.data.revokedAt });
+        return;
+      }
+      case 'PrincipalTokenRotated': {
+        const existing = this.byId.get(event.data.principalId);
+        if (existing) this.byId.set(existing.id, { ...existing, tokenHash: event.data.tokenHash });
         return;
       }
       default: {
