@@ -8,6 +8,7 @@ import { KeysController } from './keys/keys.controller.js';
 import { ApprovalsController } from './governance/approvals.controller.js';
 import { CeremoniesController } from './governance/ceremonies.controller.js';
 import { PrincipalsController } from './governance/principals.controller.js';
+import { SchedulerController } from './governance/scheduler.controller.js';
 import { RecipientsController } from './keys/recipients.controller.js';
 import { JsonLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
@@ -20,7 +21,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [ApplicationModule.register(ports)],
-      controllers: [ApprovalsController, CeremoniesController, PrincipalsController, KeysController, RecipientsController, OperationsController],
+      controllers: [ApprovalsController, CeremoniesController, PrincipalsController, SchedulerController, KeysController, RecipientsController, OperationsController],
       providers: [
         { provide: JsonLogger, useValue: logger },
         { provide: Metrics, useValue: metrics },

@@ -21,6 +21,10 @@ export interface KeyledgerConfig {
   readonly destructionWaitMinDays: number;
   readonly approvalsRequired: number;
   readonly approvalTtlHours: number;
+  /** How often the rotation scheduler looks for versions at the end of their OUP (0: never). */
+  readonly schedulerIntervalMs: number;
+  /** Purposes the scheduler rotates by itself; roots always go through dual control. */
+  readonly autoRotate: readonly ('dek' | 'kek')[];
   readonly bodyLimitBytes: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
 }
@@ -47,6 +51,15 @@ const integer = (name: string, value: string | undefined, fallback: number, min:
   return parsed;
 };
 
+const purposes = (name: string, value: string | undefined): ('dek' | 'kek')[] => {
+  if (value === undefined) return ['dek', 'kek'];
+  const listed = value.split(',').map((p) => p.trim()).filter((p) => p !== '');
+  for (const p of listed) {
+    if (p !== 'dek' && p !== 'kek') throw new ConfigurationError(`${name} lists dek and kek only (roots rotate under dual control); got "${p}"`);
+  }
+  return [...new Set(listed)] as ('dek' | 'kek')[];
+};
+
 const optional = (value: string | undefined): string | undefined => (value === '' ? undefined : value);
 
 export const loadConfig = (env: NodeJS.ProcessEnv = process.env): KeyledgerConfig => ({
@@ -65,6 +78,8 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): KeyledgerConfi
   destructionWaitMinDays: integer('KEYLEDGER_DESTRUCTION_WAIT_MIN_DAYS', env.KEYLEDGER_DESTRUCTION_WAIT_MIN_DAYS, 7, 0, 7),
   approvalsRequired: integer('KEYLEDGER_APPROVALS_REQUIRED', env.KEYLEDGER_APPROVALS_REQUIRED, 2, 1, 10),
   approvalTtlHours: integer('KEYLEDGER_APPROVAL_TTL_HOURS', env.KEYLEDGER_APPROVAL_TTL_HOURS, 24, 1, 168),
+  schedulerIntervalMs: integer('KEYLEDGER_SCHEDULER_INTERVAL_MS', env.KEYLEDGER_SCHEDULER_INTERVAL_MS, 60_000, 0, 86_400_000),
+  autoRotate: purposes('KEYLEDGER_AUTO_ROTATE', env.KEYLEDGER_AUTO_ROTATE),
   bodyLimitBytes: integer('KEYLEDGER_BODY_LIMIT_BYTES', env.KEYLEDGER_BODY_LIMIT_BYTES, 64 * 1024, 1024, 1024 * 1024),
   logLevel: oneOf('KEYLEDGER_LOG_LEVEL', env.KEYLEDGER_LOG_LEVEL, ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
 });

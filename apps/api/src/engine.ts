@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { systemClock, type EnginePorts } from '@keyledger/application';
+import { systemClock, type Clock, type EnginePorts } from '@keyledger/application';
 import { SoftwareCustodian, type KeyCustodian } from '@keyledger/custody';
 import type { EventStore, IdempotencyStore } from '@keyledger/event-store';
 import { SqliteEventStore, SqliteIdempotencyStore } from '@keyledger/event-store-sqlite';
@@ -15,7 +15,7 @@ export interface Engine {
 const EVENTS_FILE = 'events.db';
 
 /** The composition root: the adapters the configuration names, opened and ready. */
-export const openEngine = async (config: KeyledgerConfig, logger: JsonLogger): Promise<Engine> => {
+export const openEngine = async (config: KeyledgerConfig, logger: JsonLogger, clock: Clock = systemClock): Promise<Engine> => {
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const stores = openStores(config, dataDir);
@@ -27,11 +27,13 @@ export const openEngine = async (config: KeyledgerConfig, logger: JsonLogger): P
     ports: {
       ...stores,
       custodian,
-      clock: systemClock,
+      clock,
       settings: {
         destructionWaitMinDays: config.destructionWaitMinDays,
         approvalsRequired: config.approvalsRequired,
         approvalTtlHours: config.approvalTtlHours,
+        schedulerIntervalMs: config.schedulerIntervalMs,
+        autoRotate: config.autoRotate,
       },
     },
     close: async () => {

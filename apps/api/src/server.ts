@@ -5,7 +5,7 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NextFunction, Response } from 'express';
-import { Principals } from '@keyledger/application';
+import { Principals, type Clock } from '@keyledger/application';
 import { AppModule } from './app.module.js';
 import type { KeyledgerConfig } from './config.js';
 import { openEngine } from './engine.js';
@@ -58,9 +58,18 @@ const observe = (logger: JsonLogger, metrics: Metrics) => (req: KeyledgerRequest
   next();
 };
 
-export const startServer = async (config: KeyledgerConfig, logger = new JsonLogger(config.logLevel)): Promise<RunningServer> => {
+export interface ServerOptions {
+  /** Time as the engine sees it; tests move it forward to reach the end of a cryptoperiod. */
+  readonly clock?: Clock;
+}
+
+export const startServer = async (
+  config: KeyledgerConfig,
+  logger = new JsonLogger(config.logLevel),
+  options: ServerOptions = {},
+): Promise<RunningServer> => {
   const metrics = new Metrics();
-  const engine = await openEngine(config, logger);
+  const engine = await openEngine(config, logger, options.clock);
   const ports = { ...engine.ports, eventStore: meteredEventStore(engine.ports.eventStore, metrics) };
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(ports, logger, metrics), {
     bodyParser: false,

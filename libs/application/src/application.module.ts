@@ -25,6 +25,7 @@ import { UsageLog } from './keys/usage-log.js';
 import { Principals } from './principals/principals.js';
 import { Approvals } from './governance/approvals.js';
 import { Ceremonies } from './governance/ceremonies.js';
+import { RotationScheduler } from './governance/rotation-scheduler.js';
 import { Recipients } from './recipients/recipients.js';
 import {
   CLOCK,
@@ -61,7 +62,7 @@ const handlers = [
   KeyHistoryHandler,
 ];
 
-const services = [Approvals, Ceremonies, AccessDenials, KeyRepository, KeyLifecycle, KeyCatalog, ParentKeys, UsageLog, Principals, Recipients];
+const services = [Approvals, Ceremonies, RotationScheduler, AccessDenials, KeyRepository, KeyLifecycle, KeyCatalog, ParentKeys, UsageLog, Principals, Recipients];
 
 /** The application layer: CQRS handlers over the ports the composition root provides. */
 @Module({})

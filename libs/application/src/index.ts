@@ -20,3 +20,4 @@ export * from './recipients/recipients.js';
 export * from './governance/approvals.js';
 export * from './governance/ceremonies.js';
 export * from './governance/dual-control.js';
+export * from './governance/rotation-scheduler.js';

@@ -17,4 +17,6 @@ export interface EngineSettings {
   /** Distinct custodians whose approval a dual-control request needs (M of N). */
   readonly approvalsRequired: number;
   readonly approvalTtlHours: number;
+  readonly schedulerIntervalMs: number;
+  readonly autoRotate: readonly ('dek' | 'kek')[];
 }
