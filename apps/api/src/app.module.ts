@@ -13,6 +13,7 @@ import { RecipientsController } from './keys/recipients.controller.js';
 import { JsonLogger } from './observability/logger.js';
 import { Metrics } from './observability/metrics.js';
 import { OperationsController } from './operations/operations.controller.js';
+import { DashboardController } from './operations/dashboard.controller.js';
 
 /** The HTTP edge: controllers, auth, idempotency and problem answers over the application layer. */
 @Module({})
@@ -21,7 +22,7 @@ export class AppModule {
     return {
       module: AppModule,
       imports: [ApplicationModule.register(ports)],
-      controllers: [ApprovalsController, CeremoniesController, PrincipalsController, SchedulerController, KeysController, RecipientsController, OperationsController],
+      controllers: [DashboardController, ApprovalsController, CeremoniesController, PrincipalsController, SchedulerController, KeysController, RecipientsController, OperationsController],
       providers: [
         { provide: JsonLogger, useValue: logger },
         { provide: Metrics, useValue: metrics },
