@@ -28,8 +28,9 @@ describe('architecture', () => {
   });
 
   it.each([
-    ['better-sqlite3', ['libs/event-store-sqlite/', 'libs/custody/src/software/material-store.ts']],
-    ['pg', ['libs/event-store-postgres/']],
+    // The bench measures the raw client beside each adapter (SPEC §10: ratios to the raw limit).
+    ['better-sqlite3', ['libs/event-store-sqlite/', 'libs/custody/src/software/material-store.ts', 'libs/read-models/src/storage/sqlite/', 'apps/cli/src/bench/raw-limits.ts']],
+    ['pg', ['libs/event-store-postgres/', 'apps/cli/src/bench/raw-limits.ts']],
     ['@eventstore/db-client', ['libs/event-store-esdb/']],
     ['pkcs11js', ['libs/custody-pkcs11/']],
     ['@aws-sdk/client-kms', ['libs/custody-aws-kms/']],
@@ -40,5 +41,29 @@ describe('architecture', () => {
       .map((file) => relative(ROOT, file))
       .filter((file) => !allowed.some((prefix) => file.startsWith(prefix)));
     expect(importers).toEqual([]);
+  });
+
+  // The application knows only the port: which store runs is decided in one place (other storage
+  // adapters, such as the read models' PostgreSQL storage, may build on a store adapter's database).
+  it.each(['@keyledger/event-store-sqlite', '@keyledger/event-store-postgres', '@keyledger/event-store-esdb'])(
+    'keeps the store adapter %s out of the domain, the application and the edge: only the composition root picks it',
+    (adapter) => {
+      const importers = [...sources(join(ROOT, 'libs')), ...sources(join(ROOT, 'apps'))]
+        .filter((file) => importsOf(file).includes(adapter))
+        .map((file) => relative(ROOT, file));
+      const misplaced = importers.filter(
+        (file) => /^libs\/(domain|application)\//.test(file) || (file.startsWith('apps/') && file !== 'apps/api/src/stores.ts'),
+      );
+      expect(importers).toContain('apps/api/src/stores.ts');
+      expect(misplaced).toEqual([]);
+    },
+  );
+
+  // The application and the edge know only the custody port: the custodian is chosen in one place.
+  it.each(['@keyledger/custody-pkcs11', '@keyledger/custody-aws-kms'])('lets only the composition root pick the custodian %s', (adapter) => {
+    const importers = [...sources(join(ROOT, 'libs')), ...sources(join(ROOT, 'apps'))]
+      .filter((file) => importsOf(file).includes(adapter))
+      .map((file) => relative(ROOT, file));
+    expect(importers).toEqual(['apps/api/src/custodians.ts']);
   });
 });

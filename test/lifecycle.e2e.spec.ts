@@ -1,14 +1,15 @@
-import { bootServer, type TestServer } from './support/server.js';
-import { addPrincipal, encodingsOf, filesUnder, recipientKeys } from './support/fixtures.js';
+import { readdirSync } from 'node:fs';
+import { bootServer, storesUnderTest, type TestServer } from './support/server.js';
+import { encodingsOf, recipientKeys } from './support/fixtures.js';
 
 /**
  * A tenant's KEK and a DEK under it, taken through every lifecycle command of SPEC §3 over real
- * HTTP, with the wire names of SPEC §8.
+ * HTTP, with the wire names of SPEC §8, on each store a deployment can choose.
  */
-describe('key lifecycle over HTTP', () => {
+describe.each(storesUnderTest())('key lifecycle over HTTP on $name', ({ name, env }) => {
   let server: TestServer;
   beforeAll(async () => {
-    server = await bootServer({ KEYLEDGER_DESTRUCTION_WAIT_MIN_DAYS: '0' });
+    server = await bootServer({ ...env, KEYLEDGER_DESTRUCTION_WAIT_MIN_DAYS: '0' });
   });
   afterAll(() => server.close());
 
@@ -233,8 +234,8 @@ describe('key lifecycle over HTTP', () => {
     let auditor: string;
     beforeAll(async () => {
       kekA = await activeKek('tenant-a');
-      serviceB = await addPrincipal(server.dataDir, 'svc-b', ['service'], 'tenant-b');
-      auditor = await addPrincipal(server.dataDir, 'auditor', ['auditor']);
+      serviceB = await server.addPrincipal('svc-b', ['service'], 'tenant-b');
+      auditor = await server.addPrincipal('auditor', ['auditor']);
     });
 
     it('answers 401 without a token or with an unknown one', async () => {
@@ -267,18 +268,17 @@ describe('key lifecycle over HTTP', () => {
     });
 
     it('stops accepting a revoked token', async () => {
-      const token = await addPrincipal(server.dataDir, 'short-lived', ['auditor']);
+      const token = await server.addPrincipal('short-lived', ['auditor']);
       expect((await server.call('GET', '/v1/keys', { token })).status).toBe(200);
-      const { cli } = await import('./support/fixtures.js');
-      const listed = JSON.parse((await cli(['principals', 'list'], { KEYLEDGER_DATA_DIR: server.dataDir })).stdout);
+      const listed = JSON.parse((await server.cli(['principals', 'list'])).stdout);
       const id = listed.find((p: any) => p.name === 'short-lived').id;
-      await cli(['principals', 'revoke', id], { KEYLEDGER_DATA_DIR: server.dataDir });
+      await server.cli(['principals', 'revoke', id]);
       await new Promise((r) => setTimeout(r, 1100));
       expect((await server.call('GET', '/v1/keys', { token })).status).toBe(401);
     });
   });
 
-  it('keeps key material out of the data dir (but the custodian) and out of the logs', async () => {
+  it('keeps key material out of everything stored (but the custodian\'s sealed form) and out of the logs', async () => {
     const kek = await activeKek('tenant-secret');
     const dek = await activeDek('tenant-secret', kek.id);
     const recipient = recipientKeys();
@@ -286,13 +286,23 @@ describe('key lifecycle over HTTP', () => {
     const secret = recipient.unwrap((await post(`/v1/keys/${dek.id}/distribute`, { recipientId: registered.body.id })).body.wrappedKey);
     await post(`/v1/keys/${dek.id}/rotate`);
     const logs = Buffer.from(server.logs.join('\n'));
+    const stored = await server.storedContents();
+    expect(stored.some(({ bytes }) => bytes.includes(Buffer.from(dek.id)))).toBe(true); // the scan does see the stores
     for (const encoded of encodingsOf(secret)) {
-      for (const file of filesUnder(server.dataDir)) {
-        expect({ file: file.path, found: file.bytes.includes(encoded) }).toEqual({ file: file.path, found: false });
+      for (const { where, bytes } of stored) {
+        expect({ where, found: bytes.includes(encoded) }).toEqual({ where, found: false });
       }
       expect(logs.includes(encoded)).toBe(false);
     }
     expect(server.logs.join('\n')).not.toContain(server.adminToken);
+  });
+
+  it('keeps its state in the chosen store: on PostgreSQL, no log, material or idempotency file on local disk', async () => {
+    await post('/v1/keys', { tenantId: 'tenant-state', purpose: 'kek' });
+    const files = readdirSync(server.dataDir);
+    const stateFiles = files.filter((file) => /^(events|key-material|idempotency)\.db$/.test(file)).sort();
+    expect(files).toContain('root.key');
+    expect(stateFiles).toEqual(name === 'postgres' ? [] : ['events.db', 'key-material.db']);
   });
 
   it('serves OpenAPI, health and metrics', async () => {

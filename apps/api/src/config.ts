@@ -18,6 +18,15 @@ export interface KeyledgerConfig {
   readonly pkcs11TokenLabel: string | undefined;
   readonly pkcs11PinFile: string | undefined;
   readonly awsKmsEndpoint: string | undefined;
+  /** Concurrent sessions the PKCS#11 custodian opens on its token. */
+  readonly pkcs11Sessions: number;
+  /** How long, and for how many uses, an unwrapped DEK may stay in memory (0 ms: never). */
+  readonly dekCacheTtlMs: number;
+  readonly dekCacheMaxUses: number;
+  /** Pause between two DEKs of a KEK rewrap job (spares an HSM's or KMS's request quota). */
+  readonly rewrapPauseMs: number;
+  /** KMS's own pending window when a KMS key is destroyed (7–30 days, after keyledger's waiting period). */
+  readonly awsKmsPendingWindowDays: number;
   readonly destructionWaitMinDays: number;
   readonly approvalsRequired: number;
   readonly approvalTtlHours: number;
@@ -27,6 +36,10 @@ export interface KeyledgerConfig {
   readonly autoRotate: readonly ('dek' | 'kek')[];
   readonly bodyLimitBytes: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';
+  /** A signed audit checkpoint at least every this many events... */
+  readonly checkpointEvery: number;
+  /** ...and at most this long after an event (and at shutdown). */
+  readonly checkpointIntervalMs: number;
 }
 
 export class ConfigurationError extends Error {
@@ -75,6 +88,11 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): KeyledgerConfi
   pkcs11TokenLabel: optional(env.KEYLEDGER_PKCS11_TOKEN_LABEL),
   pkcs11PinFile: optional(env.KEYLEDGER_PKCS11_PIN_FILE),
   awsKmsEndpoint: optional(env.KEYLEDGER_AWS_KMS_ENDPOINT),
+  pkcs11Sessions: integer('KEYLEDGER_PKCS11_SESSIONS', env.KEYLEDGER_PKCS11_SESSIONS, 4, 1, 64),
+  dekCacheTtlMs: integer('KEYLEDGER_DEK_CACHE_TTL_MS', env.KEYLEDGER_DEK_CACHE_TTL_MS, 30_000, 0, 3_600_000),
+  dekCacheMaxUses: integer('KEYLEDGER_DEK_CACHE_MAX_USES', env.KEYLEDGER_DEK_CACHE_MAX_USES, 1000, 1, 1_000_000),
+  rewrapPauseMs: integer('KEYLEDGER_REWRAP_PAUSE_MS', env.KEYLEDGER_REWRAP_PAUSE_MS, 0, 0, 60_000),
+  awsKmsPendingWindowDays: integer('KEYLEDGER_AWS_KMS_PENDING_WINDOW_DAYS', env.KEYLEDGER_AWS_KMS_PENDING_WINDOW_DAYS, 7, 7, 30),
   destructionWaitMinDays: integer('KEYLEDGER_DESTRUCTION_WAIT_MIN_DAYS', env.KEYLEDGER_DESTRUCTION_WAIT_MIN_DAYS, 7, 0, 7),
   approvalsRequired: integer('KEYLEDGER_APPROVALS_REQUIRED', env.KEYLEDGER_APPROVALS_REQUIRED, 2, 1, 10),
   approvalTtlHours: integer('KEYLEDGER_APPROVAL_TTL_HOURS', env.KEYLEDGER_APPROVAL_TTL_HOURS, 24, 1, 168),
@@ -82,4 +100,6 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): KeyledgerConfi
   autoRotate: purposes('KEYLEDGER_AUTO_ROTATE', env.KEYLEDGER_AUTO_ROTATE),
   bodyLimitBytes: integer('KEYLEDGER_BODY_LIMIT_BYTES', env.KEYLEDGER_BODY_LIMIT_BYTES, 64 * 1024, 1024, 1024 * 1024),
   logLevel: oneOf('KEYLEDGER_LOG_LEVEL', env.KEYLEDGER_LOG_LEVEL, ['debug', 'info', 'warn', 'error', 'silent'] as const, 'info'),
+  checkpointEvery: integer('KEYLEDGER_CHECKPOINT_EVERY', env.KEYLEDGER_CHECKPOINT_EVERY, 1000, 1, 10_000),
+  checkpointIntervalMs: integer('KEYLEDGER_CHECKPOINT_INTERVAL_MS', env.KEYLEDGER_CHECKPOINT_INTERVAL_MS, 60_000, 100, 86_400_000),
 });

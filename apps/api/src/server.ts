@@ -1,12 +1,14 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { NextFunction, Response } from 'express';
 import { Principals, type Clock } from '@keyledger/application';
 import { AppModule } from './app.module.js';
+import { auditSettingsOf } from './audit/audit.settings.js';
 import type { KeyledgerConfig } from './config.js';
 import { openEngine } from './engine.js';
 import { bodyErrors, jsonBody } from './http/body.js';
@@ -71,7 +73,7 @@ export const startServer = async (
   const metrics = new Metrics();
   const engine = await openEngine(config, logger, options.clock);
   const ports = { ...engine.ports, eventStore: meteredEventStore(engine.ports.eventStore, metrics) };
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(ports, logger, metrics), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(ports, logger, metrics, auditSettingsOf(config, resolve(config.dataDir))), {
     bodyParser: false,
     logger,
     abortOnError: false,

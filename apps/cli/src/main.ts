@@ -6,6 +6,10 @@ import { Command, Option } from 'commander';
 import { ROLES, SYSTEM_ACTOR, type Principals, type Role } from '@keyledger/application';
 import { ConfigurationError, loadConfig } from '../../api/src/config.js';
 import { ApiError, KeyledgerClient } from './http-client.js';
+import { registerBench } from './bench/bench.js';
+import { registerProjectionCommands } from './projections.js';
+import { registerReplayCommand } from './replay.js';
+import { registerAuditCommands } from './audit.js';
 
 const out = (value: unknown): void => {
   process.stdout.write(typeof value === 'string' ? `${value}\n` : `${JSON.stringify(value, null, 2)}\n`);
@@ -188,6 +192,12 @@ api(recipients.command('add'))
     out(await client(o).post('/v1/recipients', { name: o.name, tenantId: o.tenant, publicKeyPem: readFileSync(o.publicKeyFile, 'utf8') }, randomUUID())),
   );
 api(recipients.command('list')).action(async (o) => out(await client(o).get('/v1/recipients')));
+
+registerProjectionCommands(program);
+registerReplayCommand(program);
+registerAuditCommands(program);
+
+registerBench(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -22,11 +22,20 @@ import {
   SuspendKeyHandler,
 } from './keys/state-changes.js';
 import { UsageLog } from './keys/usage-log.js';
+import { DecryptHandler, EncryptHandler, GenerateDataKeyHandler, KeyUses, RewrapHandler } from './data-plane/index.js';
+import { DekRewrapJob, DekRewrapWorker, KeyHierarchy } from './keys/rewrap-job/index.js';
+import { DestructionCertificateHandler, DestructionImpactHandler, DestructionReports } from './keys/destruction-report/index.js';
 import { Principals } from './principals/principals.js';
 import { Approvals } from './governance/approvals.js';
 import { Ceremonies } from './governance/ceremonies.js';
 import { RotationScheduler } from './governance/rotation-scheduler.js';
 import { Recipients } from './recipients/recipients.js';
+import { AuditEventsHandler, ExportAuditEventsHandler } from './read/audit-events.js';
+import { ComplianceHandler } from './read/compliance.js';
+import { KeyLineageHandler } from './read/lineage.js';
+import { ProjectionStatusHandler } from './read/projection-status.js';
+import { READ_MODEL_STORAGE, ReadSideService } from './read/read-side.service.js';
+import type { ReadModelStorage } from '@keyledger/read-models';
 import {
   CLOCK,
   ENGINE_SETTINGS,
@@ -43,6 +52,8 @@ export interface EnginePorts {
   readonly custodian: KeyCustodian;
   readonly clock: Clock;
   readonly settings: EngineSettings;
+  /** Where projections keep their read models; absent: in memory, rebuilt at each start. */
+  readonly readModels?: ReadModelStorage;
 }
 
 const handlers = [
@@ -60,9 +71,20 @@ const handlers = [
   GetKeyHandler,
   ListKeysHandler,
   KeyHistoryHandler,
+  AuditEventsHandler,
+  ExportAuditEventsHandler,
+  ComplianceHandler,
+  KeyLineageHandler,
+  ProjectionStatusHandler,
+  GenerateDataKeyHandler,
+  EncryptHandler,
+  DecryptHandler,
+  RewrapHandler,
+  DestructionImpactHandler,
+  DestructionCertificateHandler,
 ];
 
-const services = [Approvals, Ceremonies, RotationScheduler, AccessDenials, KeyRepository, KeyLifecycle, KeyCatalog, ParentKeys, UsageLog, Principals, Recipients];
+const services = [ReadSideService, Approvals, Ceremonies, RotationScheduler, AccessDenials, KeyRepository, KeyLifecycle, KeyCatalog, ParentKeys, UsageLog, Principals, Recipients, KeyUses, KeyHierarchy, DekRewrapJob, DekRewrapWorker, DestructionReports];
 
 /** The application layer: CQRS handlers over the ports the composition root provides. */
 @Module({})
@@ -78,6 +100,7 @@ export class ApplicationModule {
         { provide: KEY_CUSTODIAN, useValue: ports.custodian },
         { provide: CLOCK, useValue: ports.clock },
         { provide: ENGINE_SETTINGS, useValue: ports.settings },
+        { provide: READ_MODEL_STORAGE, useValue: ports.readModels ?? null },
         ...services,
         ...handlers,
       ],

@@ -7,6 +7,7 @@
 import { Buffer } from 'node:buffer';
 import { constants, createHmac, generateKeyPairSync, privateDecrypt, randomUUID } from 'node:crypto';
 import {
+  CrossTenantWrapError,
   DecryptionFailedError,
   InvalidRecipientKeyError,
   MaterialNotFoundError,
@@ -160,6 +161,110 @@ export function custodianContract(name: string, makeCustodian: () => Promise<Cus
 
       it('refuses an unknown ref with MaterialNotFoundError', async () => {
         await expect(custodian.encrypt('no-such-ref', plaintext, aad)).rejects.toBeInstanceOf(MaterialNotFoundError);
+      });
+    });
+
+    describe('data keys and re-encryption', () => {
+      const aad = Buffer.from('{"keyId":"k","version":1}');
+
+      it('generates a 32-byte data key whose sealed form opens under the same key and context only', async () => {
+        const kek = await custodian.generateKey(keyRequest({ purpose: 'kek' }));
+
+        const dataKey = await custodian.generateDataKey(kek.materialRef, aad);
+
+        expect(dataKey.plaintext).toHaveLength(32);
+        expect(dataKey.sealed.includes(dataKey.plaintext)).toBe(false);
+        expect(await custodian.decrypt(kek.materialRef, dataKey.sealed, aad)).toEqual(dataKey.plaintext);
+        await expect(custodian.decrypt(kek.materialRef, dataKey.sealed, Buffer.from('other'))).rejects.toBeInstanceOf(
+          DecryptionFailedError,
+        );
+      });
+
+      it('gives a different data key each time', async () => {
+        const kek = await custodian.generateKey(keyRequest({ purpose: 'kek' }));
+        const first = await custodian.generateDataKey(kek.materialRef, aad);
+        const second = await custodian.generateDataKey(kek.materialRef, aad);
+        expect(first.plaintext.equals(second.plaintext)).toBe(false);
+      });
+
+      it('re-encrypts from one key to another: the result opens under the new key and context only', async () => {
+        const from = await custodian.generateKey(keyRequest({ purpose: 'kek' }));
+        const to = await custodian.generateKey(keyRequest({ purpose: 'kek' }));
+        const ciphertext = await custodian.encrypt(from.materialRef, Buffer.from('claim 42'), aad);
+        const newAad = Buffer.from('{"keyId":"k","version":2}');
+
+        const moved = await custodian.reencrypt(ciphertext, { materialRef: from.materialRef, aad }, { materialRef: to.materialRef, aad: newAad });
+
+        expect((await custodian.decrypt(to.materialRef, moved, newAad)).toString()).toBe('claim 42');
+        await expect(custodian.decrypt(from.materialRef, moved, newAad)).rejects.toBeInstanceOf(DecryptionFailedError);
+      });
+
+      it('refuses to re-encrypt a ciphertext that does not open under the source', async () => {
+        const from = await custodian.generateKey(keyRequest({ purpose: 'kek' }));
+        const to = await custodian.generateKey(keyRequest({ purpose: 'kek' }));
+        const ciphertext = await custodian.encrypt(from.materialRef, Buffer.from('x'), aad);
+
+        await expect(
+          custodian.reencrypt(ciphertext, { materialRef: from.materialRef, aad: Buffer.from('wrong') }, { materialRef: to.materialRef, aad }),
+        ).rejects.toBeInstanceOf(DecryptionFailedError);
+      });
+    });
+
+    describe('rewrapMaterial', () => {
+      const aad = Buffer.from('ctx');
+
+      it('moves a DEK under a new KEK of its tenant: same handle, same key, older KEK no longer needed', async () => {
+        const oldKek = await custodian.generateKey(keyRequest({ purpose: 'kek' }));
+        const newKek = await custodian.generateKey(keyRequest({ purpose: 'kek' }));
+        const dek = await custodian.generateKey(keyRequest({ wrappingRef: oldKek.materialRef }));
+        const ciphertext = await custodian.encrypt(dek.materialRef, Buffer.from('record'), aad);
+        expect(await custodian.wrappingOf(dek.materialRef)).toBe(oldKek.materialRef);
+
+        const outcome = await custodian.rewrapMaterial(dek.materialRef, newKek.materialRef);
+
+        expect(outcome).toEqual({ materialRef: dek.materialRef, wrappingRef: newKek.materialRef, changed: true });
+        expect(await custodian.wrappingOf(dek.materialRef)).toBe(newKek.materialRef);
+        await custodian.destroy(oldKek.materialRef);
+        expect((await custodian.decrypt(dek.materialRef, ciphertext, aad)).toString()).toBe('record');
+        expect(checkValueOf(await revealMaterial(dek.materialRef))).toBe(dek.fingerprint);
+      });
+
+      it('is idempotent: a second rewrap to the same KEK changes nothing', async () => {
+        const oldKek = await custodian.generateKey(keyRequest({ purpose: 'kek' }));
+        const newKek = await custodian.generateKey(keyRequest({ purpose: 'kek' }));
+        const dek = await custodian.generateKey(keyRequest({ wrappingRef: oldKek.materialRef }));
+        await custodian.rewrapMaterial(dek.materialRef, newKek.materialRef);
+
+        const again = await custodian.rewrapMaterial(dek.materialRef, newKek.materialRef);
+
+        expect(again.changed).toBe(false);
+        expect(await custodian.wrappingOf(dek.materialRef)).toBe(newKek.materialRef);
+      });
+
+      it("refuses another tenant's KEK, both at generation and at rewrap", async () => {
+        const kekA = await custodian.generateKey(keyRequest({ purpose: 'kek', tenantId: 'tenant-a' }));
+        const kekB = await custodian.generateKey(keyRequest({ purpose: 'kek', tenantId: 'tenant-b' }));
+        const dekA = await custodian.generateKey(keyRequest({ tenantId: 'tenant-a', wrappingRef: kekA.materialRef }));
+
+        const atGeneration = await caught(() => custodian.generateKey(keyRequest({ tenantId: 'tenant-a', wrappingRef: kekB.materialRef })));
+        const atRewrap = await caught(() => custodian.rewrapMaterial(dekA.materialRef, kekB.materialRef));
+
+        expect(atGeneration).toBeInstanceOf(CrossTenantWrapError);
+        expect((atGeneration as CrossTenantWrapError).code).toBe('CUSTODY.CROSS_TENANT_WRAP');
+        expect(atRewrap).toBeInstanceOf(CrossTenantWrapError);
+        expect(await custodian.wrappingOf(dekA.materialRef)).toBe(kekA.materialRef);
+      });
+
+      it('lets a root, a platform key, wrap the KEK of any tenant', async () => {
+        const root = await custodian.generateKey(keyRequest({ purpose: 'root', tenantId: 'platform' }));
+        const kek = await custodian.generateKey(keyRequest({ purpose: 'kek', tenantId: 'tenant-b', wrappingRef: root.materialRef }));
+        expect(await custodian.wrappingOf(kek.materialRef)).toBe(root.materialRef);
+      });
+
+      it('refuses unknown handles with MaterialNotFoundError', async () => {
+        const kek = await custodian.generateKey(keyRequest({ purpose: 'kek' }));
+        await expect(custodian.rewrapMaterial('no-such-ref', kek.materialRef)).rejects.toBeInstanceOf(MaterialNotFoundError);
+        expect(await custodian.wrappingOf('no-such-ref')).toBeUndefined();
       });
     });
 

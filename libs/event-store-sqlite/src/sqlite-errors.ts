@@ -4,11 +4,12 @@
  * constraint (say, a duplicate event_id) is a different failure and must not read as a conflict.
  */
 export function isStreamRevisionConflict(error: unknown): boolean {
-  // Recognised by shape, not by `instanceof`: a second copy of the driver module (test runners
-  // isolate module registries) would make instanceof answer false for a real conflict.
+  // Recognised by shape, not by `instanceof`: the native driver's errors come from the realm that
+  // first loaded it, so under a test runner's per-file contexts even `instanceof Error` can fail.
   const failure = error as { name?: unknown; code?: unknown; message?: unknown };
   return (
-    error instanceof Error &&
+    typeof error === 'object' &&
+    error !== null &&
     failure.name === 'SqliteError' &&
     failure.code === 'SQLITE_CONSTRAINT_UNIQUE' &&
     typeof failure.message === 'string' &&

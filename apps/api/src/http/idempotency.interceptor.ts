@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable, type CallHandler, type ExecutionContext, type NestInterceptor } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
 import type { Response } from 'express';
 import { from, lastValueFrom, type Observable } from 'rxjs';
 import { IDEMPOTENCY_STORE } from '@keyledger/application';
@@ -8,6 +9,7 @@ import type { IdempotencyRecord, IdempotencyStore } from '@keyledger/event-store
 import { HttpProblem, toProblem, type Problem } from './problem.js';
 import { ReplayedProblem } from './problem.filter.js';
 import { idempotencyKeyOf, type KeyledgerRequest } from './request.js';
+import { SECRET_ANSWER } from './secret-answer.js';
 
 const WAIT_FOR_PENDING_MS = 10_000;
 const POLL_MS = 25;
@@ -19,12 +21,17 @@ const POLL_MS = 25;
  */
 @Injectable()
 export class IdempotencyInterceptor implements NestInterceptor {
-  constructor(@Inject(IDEMPOTENCY_STORE) private readonly store: IdempotencyStore) {}
+  constructor(
+    @Inject(IDEMPOTENCY_STORE) private readonly store: IdempotencyStore,
+    private readonly reflector: Reflector,
+  ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const req = context.switchToHttp().getRequest<KeyledgerRequest>();
     const key = req.method === 'POST' ? idempotencyKeyOf(req) : null;
     if (key === null || !req.actor) return next.handle();
+    // Answers carrying key material or plaintext are never written to the idempotency store.
+    if (this.reflector.get<boolean>(SECRET_ANSWER, context.getHandler())) return next.handle();
     const res = context.switchToHttp().getResponse<Response>();
     return from(this.run(req, res, key, next));
   }

@@ -85,6 +85,17 @@ const EDGE_STATUS: Record<EdgeErrorCode, number> = {
   'INTERNAL.ERROR': 500,
 };
 
+/**
+ * Custodian failures that are not the caller's doing: the HSM or KMS is unreachable or throttling
+ * (503, retry later), refuses keyledger itself (502), or holds the key in a state that forbids
+ * the use (409). Their details stay generic: the custodian's own message is for the logs.
+ */
+const CUSTODIAN_FAULTS: Readonly<Record<string, { status: number; detail: string }>> = {
+  'CUSTODY.UNAVAILABLE': { status: 503, detail: 'The key custodian is unavailable; retry later' },
+  'CUSTODY.ACCESS_DENIED': { status: 502, detail: 'The key custodian refused keyledger access to the key' },
+  'CUSTODY.INVALID_KEY_STATE': { status: 409, detail: "The custodian's key is in a state that does not allow this operation" },
+};
+
 const titleOf = (code: string): string =>
   code
     .split('.')
@@ -123,6 +134,8 @@ export const toProblem = (error: unknown): Problem => {
   if (error instanceof MaterialNotFoundError) return problem(error.code, 409, 'The key material is no longer held by the custodian');
   if (error instanceof CustodyOperationError) return problem(error.code, 502, 'The key custodian could not complete the operation');
   const coded = error as { code?: unknown; message?: unknown };
+  const custodianFault = typeof coded.code === 'string' ? CUSTODIAN_FAULTS[coded.code] : undefined;
+  if (custodianFault) return problem(coded.code as string, custodianFault.status, custodianFault.detail);
   if (typeof coded.code === 'string' && /^CUSTODY\.[A-Z_]+$/.test(coded.code) && coded.code !== 'CUSTODY.OPERATION_FAILED') {
     return problem(coded.code, 422, String(coded.message));
   }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { INVENTORY_SORTS } from '@keyledger/read-models';
 import {
   BAA_STATUSES,
   CUSTODIANS,
@@ -34,6 +35,14 @@ export const generateKeySchema = z.strictObject({
     .default([]),
   cryptoperiodDays: z.number().int().min(1).max(36500).nullable().default(null),
   label: z.string().min(1).max(200).nullable().default(null),
+  /** Custodian-specific: adopt an existing KMS key by ARN or alias, or import (BYOK) generated material. */
+  source: z
+    .discriminatedUnion('kind', [
+      z.strictObject({ kind: z.literal('generate') }),
+      z.strictObject({ kind: z.literal('import') }),
+      z.strictObject({ kind: z.literal('adopt'), externalId: z.string().min(1).max(2048).regex(/^(?:arn:[A-Za-z0-9:/_.-]+|alias\/[A-Za-z0-9/_-]+|[0-9a-f-]{36})$/, 'a KMS key ARN, alias/… or key id') }),
+    ])
+    .optional(),
 });
 
 export const versionedSchema = z.strictObject({ version: version.optional() });
@@ -61,6 +70,12 @@ export const listKeysQuerySchema = z.strictObject({
   tenantId: id.optional(),
   purpose: z.enum(KEY_PURPOSES).optional(),
   state: z.enum(KEY_VERSION_STATES).optional(),
+  classification: z.enum(DATA_CLASSIFICATIONS).optional(),
+  vendor: z.string().min(1).max(64).regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case letters, digits and - only').optional(),
+  custodian: z.enum(CUSTODIANS).optional(),
+  rotationDueBefore: instant.optional(),
+  compromised: z.enum(['true', 'false']).transform((value) => value === 'true').optional(),
+  sort: z.enum(INVENTORY_SORTS).default('createdAt'),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
   cursor: z.string().min(1).max(512).optional(),
   at: instant.optional(),

@@ -10,7 +10,15 @@ export type KeyUseOperation = 'generate-data-key' | 'encrypt' | 'decrypt' | 'wra
 
 export type KeyUsed = {
   type: 'KeyUsed';
-  data: { keyId: string; version: number; operation: KeyUseOperation; recipientId: string | null; usedAt: string };
+  data: {
+    keyId: string;
+    version: number;
+    operation: KeyUseOperation;
+    recipientId: string | null;
+    usedAt: string;
+    /** A rewrap: the version the ciphertext was under before (absent on other uses). */
+    fromVersion?: number;
+  };
 };
 
 export type KeyUseDenied = {
@@ -18,7 +26,16 @@ export type KeyUseDenied = {
   data: { keyId: string; version: number | null; operation: KeyUseOperation; code: string; reason: string; deniedAt: string };
 };
 
-export type KeyUseEvent = KeyUsed | KeyUseDenied;
+/**
+ * The use was allowed but did not succeed: the ciphertext failed authentication, or the
+ * custodian could not complete it. The audit view reports it with outcome `failed`.
+ */
+export type KeyUseFailed = {
+  type: 'KeyUseFailed';
+  data: { keyId: string; version: number; operation: KeyUseOperation; code: string; reason: string; failedAt: string };
+};
+
+export type KeyUseEvent = KeyUsed | KeyUseDenied | KeyUseFailed;
 
 /**
  * Use events go to the key's usage stream with `any` as expected revision: two services using
@@ -34,12 +51,20 @@ export class UsageLog {
   async used(
     ctx: RequestContext,
     tenantId: string,
-    use: { keyId: string; version: number; operation: KeyUseOperation; recipientId?: string },
+    use: { keyId: string; version: number; operation: KeyUseOperation; recipientId?: string; fromVersion?: number },
   ): Promise<void> {
     await this.record(ctx, tenantId, {
       type: 'KeyUsed',
       data: { ...use, recipientId: use.recipientId ?? null, usedAt: this.clock.now().toISOString() },
     });
+  }
+
+  async failed(
+    ctx: RequestContext,
+    tenantId: string,
+    use: { keyId: string; version: number; operation: KeyUseOperation; code: string; reason: string },
+  ): Promise<void> {
+    await this.record(ctx, tenantId, { type: 'KeyUseFailed', data: { ...use, failedAt: this.clock.now().toISOString() } });
   }
 
   async denied(

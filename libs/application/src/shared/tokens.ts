@@ -19,4 +19,6 @@ export interface EngineSettings {
   readonly approvalTtlHours: number;
   readonly schedulerIntervalMs: number;
   readonly autoRotate: readonly ('dek' | 'kek')[];
+  /** Pause between two DEKs of a KEK rewrap job, to spare the custodian's quota (0: none). */
+  readonly rewrapPauseMs?: number;
 }

@@ -22,6 +22,19 @@ custodianContract('software', async () => {
   };
 });
 
+// The same contract with unwrapped DEKs cached: caching must change no outcome, destruction above all.
+custodianContract('software, with a DEK cache', async () => {
+  const dataDir = await tempDataDir();
+  const custodian = await SoftwareCustodian.open({ dataDir, cache: { ttlMs: 60_000, maxUses: 1000, maxEntries: 100 } });
+  return {
+    custodian,
+    cleanup: async () => {
+      await custodian.close();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+});
+
 /** Every file of the data directory (database, -wal, -shm, root key), read whole. */
 async function readAllFiles(dataDir: string): Promise<Map<string, Buffer>> {
   const files = new Map<string, Buffer>();
@@ -180,6 +193,20 @@ describe('SoftwareCustodian', () => {
       await expect(reopened.encrypt(a.materialRef, Buffer.from('x'), Buffer.alloc(0))).rejects.toThrow(
         new CustodyOperationError(`Stored key material for ${a.materialRef} failed its integrity check`),
       );
+    });
+
+    it('destroying a KEK crypto-shreds a DEK under it even while that DEK sits in the cache', async () => {
+      const custodian = await SoftwareCustodian.open({ dataDir, cache: { ttlMs: 60_000, maxUses: 1000, maxEntries: 100 } });
+      opened.push(custodian);
+      const kek = await custodian.generateKey(keyRequest({ purpose: 'kek' }));
+      const dek = await custodian.generateKey(keyRequest({ wrappingRef: kek.materialRef }));
+      const aad = Buffer.from('ctx');
+      const ciphertext = await custodian.encrypt(dek.materialRef, Buffer.from('phi'), aad);
+      expect((await custodian.decrypt(dek.materialRef, ciphertext, aad)).toString()).toBe('phi');
+
+      await custodian.destroy(kek.materialRef);
+
+      await expect(custodian.decrypt(dek.materialRef, ciphertext, aad)).rejects.toBeInstanceOf(MaterialNotFoundError);
     });
 
     it('destroying a KEK crypto-shreds the DEKs sealed under it', async () => {

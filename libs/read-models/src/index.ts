@@ -1,0 +1,27 @@
+/** The read side: checkpointed projections (inventory, audit view, compliance), their storage, and the queries over them. */
+export * from './events.js';
+export * from './errors.js';
+export * from './paging.js';
+export * from './storage/port.js';
+export { SqliteReadModelStorage, type SqliteReadModelOptions } from './storage/sqlite/sqlite-read-model-storage.js';
+export { READ_MODEL_SCHEMA_VERSION } from './storage/sqlite/schema.js';
+export { PostgresReadModelStorage } from './storage/postgres/postgres-read-model-storage.js';
+export * from './inventory/inventory-document.js';
+export * from './inventory/inventory-query.js';
+export { inventoryProjection } from './inventory/inventory-projection.js';
+export * from './audit/audit-entry.js';
+export * from './audit/audit-query.js';
+export * from './audit/audit-export.js';
+export { auditProjection } from './audit/audit-projection.js';
+export * from './compliance/compliance-facts.js';
+export * from './compliance/rules.js';
+export * from './compliance/compliance-report.js';
+export { complianceProjection } from './compliance/compliance-projection.js';
+export * from './lineage/lineage.js';
+export * from './replay/replay.js';
+export type { Projection } from './runner/projection.js';
+export { PROJECTIONS } from './runner/projections.js';
+export { applyBatch, type BatchResult } from './runner/apply-batch.js';
+export { ProjectionRunner, type RunnerLogger, type RunnerOptions, type RunnerState, type RunnerStats } from './runner/projection-runner.js';
+export { rebuildProjections, type RebuildOptions, type RebuildProgress, type RebuildResult } from './runner/rebuild.js';
+export { ReadSide, projectionStatus, type ProjectionStatus, type ReadSideOptions } from './read-side.js';
