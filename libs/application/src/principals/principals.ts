@@ -1,6 +1,6 @@
 import { createHash, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import type { EventStore, RecordedEvent } from '@keyledger/event-store';
+import { ConcurrencyError, type EventStore, type RecordedEvent } from '@keyledger/event-store';
 import { SYSTEM_ACTOR, type Actor, type RequestContext, type Role } from '../shared/context.js';
 import { PrincipalNotFoundError } from '../shared/errors.js';
 import { PRINCIPALS_STREAM } from '../shared/streams.js';
@@ -57,9 +57,17 @@ export class Principals {
     return { principalId: p.id, name: p.name, roles: p.roles, tenantId: p.tenantId };
   }
 
-  async add(
+  add(
     input: { name: string; roles: Role[]; tenantId: string | null; token?: string },
     ctx: Pick<RequestContext, 'actor' | 'correlationId'> = { actor: SYSTEM_ACTOR, correlationId: randomUUID() },
+  ): Promise<{ principal: PrincipalView; token: string }> {
+    return this.register(input, ctx, 'any');
+  }
+
+  private async register(
+    input: { name: string; roles: Role[]; tenantId: string | null; token?: string },
+    ctx: Pick<RequestContext, 'actor' | 'correlationId'>,
+    expected: 'any' | 'no-stream',
   ): Promise<{ principal: PrincipalView; token: string }> {
     const token = input.token ?? newToken();
     const event: PrincipalRegistered = {
@@ -73,7 +81,7 @@ export class Principals {
         registeredAt: this.clock.now().toISOString(),
       },
     };
-    await this.append(event, ctx);
+    await this.append(event, ctx, expected);
     await this.refresh();
     return { principal: this.view(event.data.principalId), token };
   }
@@ -102,15 +110,28 @@ export class Principals {
     return [...this.byId.keys()].map((id) => this.view(id));
   }
 
-  /** Creates the bootstrap admin when no principal exists; returns its token, or null. */
+  /**
+   * Creates the bootstrap admin when no principal exists; returns its token, or null. The append
+   * expects an empty stream, so of several processes starting together on one store, one creates it.
+   */
   async bootstrapAdmin(token: string | undefined): Promise<{ token: string; generated: boolean } | null> {
     await this.refresh();
     if (this.byId.size > 0) return null;
-    const created = await this.add({ name: 'bootstrap-admin', roles: ['key-admin', 'custodian', 'auditor', 'operator'], tenantId: null, ...(token ? { token } : {}) });
-    return { token: created.token, generated: token === undefined };
+    const admin = { name: 'bootstrap-admin', roles: ['key-admin', 'custodian', 'auditor', 'operator'] as Role[], tenantId: null, ...(token ? { token } : {}) };
+    try {
+      const created = await this.register(admin, { actor: SYSTEM_ACTOR, correlationId: randomUUID() }, 'no-stream');
+      return { token: created.token, generated: token === undefined };
+    } catch (error) {
+      if (error instanceof ConcurrencyError) return null;
+      throw error;
+    }
   }
 
-  private async append(event: PrincipalEvent, ctx: Pick<RequestContext, 'actor' | 'correlationId'>): Promise<void> {
+  private async append(
+    event: PrincipalEvent,
+    ctx: Pick<RequestContext, 'actor' | 'correlationId'>,
+    expected: 'any' | 'no-stream' = 'any',
+  ): Promise<void> {
     await this.store.appendToStream(
       PRINCIPALS_STREAM,
       [
@@ -120,7 +141,7 @@ export class Principals {
           metadata: { actor: ctx.actor.principalId, tenantId: null, correlationId: ctx.correlationId, causationId: null, idempotencyKey: null },
         },
       ],
-      'any',
+      expected,
     );
   }
 
