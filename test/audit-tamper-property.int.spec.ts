@@ -126,5 +126,5 @@ describe('tamper detection (property)', () => {
       ),
       { numRuns: 60 },
     );
-  });
+  }, 120_000);
 });

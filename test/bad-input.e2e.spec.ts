@@ -66,7 +66,7 @@ describe('bad input', () => {
   });
 
   it('refuses a cryptoperiod beyond the SP 800-57 Table 1 maximum', async () => {
-    const res = await server.call('POST', '/v1/keys', { body: { tenantId: 'a', purpose: 'dek', parentKeyId: kekId, cryptoperiodDays: 731 } });
+    const res = await server.call('POST', '/v1/keys', { body: { tenantId: 'tenant-a', purpose: 'dek', parentKeyId: kekId, cryptoperiodDays: 731 } });
     expectProblem(res, 422, 'POLICY.CRYPTOPERIOD_EXCEEDS_MAXIMUM');
   });
 

@@ -21,7 +21,7 @@ describe('dashboard in a browser', () => {
   let before: string;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: npm test installs Debian's chromium (scripts/ensure-test-tools.sh)`);
+    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: npm test installs Debian's chromium (scripts/ensure-chromium.sh)`);
     mkdirSync(ARTIFACTS, { recursive: true });
     server = await bootServer({ KEYLEDGER_DESTRUCTION_WAIT_MIN_DAYS: '0' });
     const post = (path: string, body: unknown = {}) => server.call('POST', path, { body });

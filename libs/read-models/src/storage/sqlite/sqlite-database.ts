@@ -19,7 +19,7 @@ export function openReadModelDatabase(filePath: string, busyTimeoutMs: number): 
     // Index maintenance dominates projection writes: a larger page cache keeps index pages hot.
     database.pragma('cache_size = -32768');
     // Statistics for the query planner, sampled so that analyzing a large table stays cheap.
-    database.pragma('analysis_limit = 1000');
+    database.pragma('analysis_limit = 10000');
     return database;
   } catch (error) {
     database.close();

@@ -15,7 +15,7 @@ import { InventoryTable } from './inventory-table.js';
 import { ensureSchema, recreateProjection } from './schema.js';
 import { openReadModelDatabase, type ReadModelDatabase } from './sqlite-database.js';
 
-const OPTIMIZE_EVERY_COMMITS = 200;
+const OPTIMIZE_EVERY_COMMITS = 25;
 
 export interface SqliteReadModelOptions {
   /** How long a writer waits for another process's transaction (a rebuild from the CLI, say). */
