@@ -29,6 +29,7 @@ describe('dashboard in a browser', () => {
     await post(`/v1/keys/${kekId}/activate`);
     dekId = (await post('/v1/keys', { tenantId: 'acme', purpose: 'dek', parentKeyId: kekId, label: 'acme DEK' })).body.id;
     await post(`/v1/keys/${dekId}/activate`);
+    for (let i = 0; i < 3; i++) await post(`/v1/keys/${kekId}/data-keys`);
     await post('/v1/keys', { tenantId: 'globex', purpose: 'kek', label: 'globex KEK' });
     await new Promise((r) => setTimeout(r, 1100));
     before = new Date().toISOString();
@@ -87,6 +88,45 @@ describe('dashboard in a browser', () => {
     expect(await page.locator('#versions-table tbody tr td:nth-child(2)').allTextContents()).toEqual(['active']);
     await shot('inventory-point-in-time');
     await page.click('#inventory-now');
+  });
+
+  it('shows compliance findings grouped by rule, with references and evidence', async () => {
+    await page.click('#tabs button[data-view=compliance]');
+    await page.waitForSelector('.finding-group[data-rule="classification-missing"]');
+    const group = page.locator('.finding-group[data-rule="classification-missing"]');
+    expect(await group.locator('.ref').textContent()).toContain('164.308(a)(1)(ii)(B)');
+    expect(await group.textContent()).toContain(dekId);
+    expect(await page.locator('#compliance-summary .tile[data-tenant="acme"]').count()).toBe(1);
+    await shot('compliance');
+  });
+
+  it('browses the audit view with a filter and exports it', async () => {
+    await page.click('#tabs button[data-view=audit]');
+    await page.waitForSelector('#audit-table tbody tr');
+    await page.fill('#audit-filters input[name=operation]', 'rotate');
+    await page.click('#audit-filters button[type=submit]');
+    await page.waitForFunction(() => [...document.querySelectorAll('#audit-table tbody tr td:nth-child(7)')].every((td) => td.textContent === 'rotate'));
+    expect(await page.locator('#audit-table tbody tr').count()).toBe(1);
+    const download = page.waitForEvent('download');
+    await page.click('[data-export=csv]');
+    const file = await (await download).path();
+    expect(require('node:fs').readFileSync(file, 'utf8')).toContain('rotate');
+    await shot('audit');
+  });
+
+  it('draws the charts', async () => {
+    await page.click('#tabs button[data-view=charts]');
+    await page.waitForFunction(() => (window as unknown as { Chart?: { getChart(id: string): unknown } }).Chart?.getChart('chart-denials') !== undefined);
+    const drawn = await page.evaluate(() =>
+      ['chart-states', 'chart-rotations', 'chart-uses', 'chart-denials'].map((id) => (window as unknown as { Chart: { getChart(id: string): unknown } }).Chart.getChart(id) !== undefined),
+    );
+    expect(drawn).toEqual([true, true, true, true]);
+    const usesToday = await page.evaluate(() => {
+      const chart = (window as unknown as { Chart: { getChart(id: string): { data: { datasets: { data: number[] }[] } } } }).Chart.getChart('chart-uses');
+      return chart.data.datasets[0]!.data.at(-1);
+    });
+    expect(usesToday).toBe(3);
+    await shot('charts');
   });
 
   it('runs an integrity verification', async () => {

@@ -146,36 +146,31 @@
   }
 
   function describeLineage(lineage) {
-    const chain = lineage.chain || lineage.path || lineage.ancestors;
-    if (Array.isArray(chain)) return chain.map((n) => `${n.purpose || n.kind || ''} ${n.keyId || n.id || n.tenantId || ''}`.trim()).join(' → ');
-    return JSON.stringify(lineage);
+    const chain = lineage.chain.map((n) => (n.level === 'tenant' ? `tenant ${n.tenantId}` : `${n.level.toUpperCase()} ${n.visible ? n.id : '(another tenant)'}`));
+    const classes = lineage.dataClasses && lineage.dataClasses.length ? ` · data classes: ${lineage.dataClasses.join(', ')}` : '';
+    return chain.join(' → ') + classes;
   }
 
   // ---- compliance ------------------------------------------------------------------------
   async function loadCompliance() {
     const report = await api('/v1/compliance');
-    const findings = report.findings || report.items || [];
-    const summary = report.summary || {};
+    const overall = report.summary.overall;
     const tiles = $('#compliance-summary');
-    tiles.replaceChildren(el('div', { class: 'tile' }, el('b', {}, findings.length), 'findings'));
-    const byTenant = summary.byTenant || summary.tenants || {};
-    for (const [tenant, s] of Object.entries(byTenant)) {
-      const count = typeof s === 'number' ? s : s.findings ?? s.total ?? s.count ?? JSON.stringify(s);
-      tiles.append(el('div', { class: 'tile', 'data-tenant': tenant }, el('b', {}, count), `tenant ${tenant}`));
-    }
-    const groups = new Map();
-    for (const f of findings) {
-      const rule = f.rule || f.ruleId || 'finding';
-      if (!groups.has(rule)) groups.set(rule, []);
-      groups.get(rule).push(f);
-    }
-    $('#compliance-findings').replaceChildren(...[...groups].map(([rule, items]) => el('div', { class: 'card finding-group', 'data-rule': rule },
-      el('h3', {}, `${rule} (${items.length})`),
-      el('p', { class: 'ref' }, [...new Set(items.flatMap((f) => [].concat(f.reference || f.references || [])))].join(' · ')),
-      el('ul', {}, items.map((f) => el('li', {},
-        `${f.message || f.detail || f.description || ''} `,
+    tiles.replaceChildren(
+      el('div', { class: 'tile', 'data-tenant': '*' }, el('b', {}, overall.findings), 'findings in all'),
+      ...Object.entries(overall.bySeverity).map(([severity, n]) => el('div', { class: 'tile' }, el('b', {}, n), severity)),
+      ...report.summary.tenants.map((t) => el('div', { class: 'tile', 'data-tenant': t.tenantId ?? '' }, el('b', {}, t.findings), `tenant ${t.tenantId ?? '(platform)'}`)),
+    );
+    const groups = new Map(report.rules.filter((r) => r.findings > 0).map((r) => [r.rule, { rule: r, items: [] }]));
+    for (const f of report.findings) groups.get(f.rule)?.items.push(f);
+    $('#compliance-findings').replaceChildren(...[...groups.values()].map(({ rule, items }) => el('div', { class: 'card finding-group', 'data-rule': rule.rule },
+      el('h3', {}, `${rule.title} — ${rule.findings} (${rule.severity})`),
+      el('p', { class: 'ref' }, rule.references.join(' · ')),
+      el('ul', {}, items.map((f) => el('li', { class: 'finding' },
+        `${f.detail} `,
         f.keyId ? el('a', { href: '#', onclick: (e) => { e.preventDefault(); show('inventory'); openKey(f.keyId).catch(report); } }, `key ${f.keyId}`) : '',
-        evidenceOf(f) ? ` · evidence: events ${evidenceOf(f)}` : ''))))));
+        f.evidence.length ? ` · evidence: events ${evidenceOf(f)}` : ''))))));
+    if (groups.size === 0) $('#compliance-findings').append(el('p', { class: 'caption' }, 'No findings: every rule ran clean.'));
   }
   const evidenceOf = (f) => [].concat(f.evidence || []).map((e) => (typeof e === 'object' ? e.position ?? e.eventId : e)).join(', ');
 
