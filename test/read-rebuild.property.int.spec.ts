@@ -1,5 +1,16 @@
 import fc from 'fast-check';
-import { KeyReplay, PROJECTION_NAMES, ReadSide, rebuildProjections } from '@keyledger/read-models';
+import {
+  KeyReplay,
+  PROJECTION_NAMES,
+  ReadSide,
+  compromiseExposures,
+  complianceReport,
+  evaluateRules,
+  rebuildProjections,
+  tenantsWithActiveKek,
+  type ComplianceInputs,
+  type Finding,
+} from '@keyledger/read-models';
 import { dumpReadModels, LogWriter, readFixture } from './support/read-log.js';
 
 /**
@@ -89,6 +100,15 @@ describe('read models: incremental equals rebuild, and point in time equals the 
             expect({ at, keys: projected }).toEqual({ at, keys: replay.keysAt() });
           }
           expect(await incremental.inventory.list({ sort: 'createdAt', limit: 10_000 })).toEqual(withAll(events).keysAt());
+
+          // The compliance report reads only candidate keys: it must find what the rules find over every key.
+          const now = new Date(Date.UTC(2025, 0, 1) + day * DAY_MS).toISOString();
+          const everyKey = await incremental.inventory.all();
+          const [ceremonies, deniedUses] = [await incremental.compliance.facts('ceremony-closed'), await incremental.compliance.facts('use-after-deactivation')];
+          const report = await complianceReport(incremental, now);
+          const exposures = await compromiseExposures(incremental, everyKey);
+          const expected = evaluateRules({ now, keys: everyKey, tenantsWithActiveKek: tenantsWithActiveKek(everyKey), ceremonies, deniedUses, exposures } as ComplianceInputs);
+          expect(sortFindings(report.findings)).toEqual(sortFindings(expected));
         } finally {
           await side.stop();
           await fixture.cleanup();
@@ -98,6 +118,8 @@ describe('read models: incremental equals rebuild, and point in time equals the 
     );
   });
 });
+
+const sortFindings = (findings: readonly Finding[]): Finding[] => [...findings].sort((a, b) => a.id.localeCompare(b.id));
 
 const withAll = (events: Parameters<KeyReplay['apply']>[0]): KeyReplay => {
   const replay = new KeyReplay('2999-01-01T00:00:00.000Z');

@@ -257,6 +257,13 @@ describe.each(storesUnderTest())('read side over HTTP on $name', ({ env }) => {
     });
   });
 
+  it('documents the read routes in OpenAPI', async () => {
+    const docs = await server.call('GET', '/docs-json', { token: null });
+    expect(Object.keys(docs.body.paths)).toEqual(
+      expect.arrayContaining(['/v1/keys', '/v1/audit/events', '/v1/compliance', '/v1/keys/{id}/lineage', '/v1/projections']),
+    );
+  });
+
   describe('projections', () => {
     it('report no lag, and resume from their checkpoints after a restart', async () => {
       const status = (await get('/v1/projections')).body.items;

@@ -37,7 +37,7 @@ export function readFixture(): ReadFixture {
 /** Every table of a SQLite read model, rows in key order, without the checkpoints' timestamps. */
 export function dumpReadModels(storage: SqliteReadModelStorage): Record<string, unknown[]> {
   const db = storage.database;
-  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
+  const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
   return Object.fromEntries(
     tables.map((table) => {
       const rows = db.prepare(`SELECT * FROM ${table}`).all() as Record<string, unknown>[];

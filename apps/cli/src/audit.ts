@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
-import type { AuditSealer, BundleReport, CheckpointSigner, ExpectedCheckpoint, VerifyReport } from '@keyledger/audit';
+import type { AuditSealer, BundleReport, CheckpointSigner, ExpectedCheckpoint, ExportResult, VerifyReport } from '@keyledger/audit';
 import type { EventStore } from '@keyledger/event-store';
 
 /**
@@ -42,6 +42,7 @@ export function registerAuditCommands(program: Command): void {
           progress.stop();
         }
       });
+      if (report.trustedKeyIds.length === 0 && report.checkpoints > 0) process.stderr.write('no audit signing key in the data dir: pass the trusted public key with --public-key\n');
       printReport(report, o.json === true);
     });
 
@@ -53,33 +54,17 @@ export function registerAuditCommands(program: Command): void {
     .option('--to <position|instant>', 'last log position, or the last event recorded at or before an instant (default: the last checkpoint)')
     .option('--json', 'print the manifest as JSON')
     .action(async (o: { out: string; from?: string; to?: string; json?: boolean }) => {
-      const { exportBundle, isTar, parseRangeBound, resolveRange, SoftwareCheckpointSigner, writeBundleTar } = await import('@keyledger/audit');
-      const from = o.from === undefined ? undefined : parseRangeBound(o.from, 'from');
-      const to = o.to === undefined ? undefined : parseRangeBound(o.to, 'to');
+      const { isGzip, isTar, writeBundleTar } = await import('@keyledger/audit');
       const out = resolve(o.out);
-      const folder = isTar(out) ? await mkdtemp(join(tmpdir(), 'keyledger-export-')) : out;
+      if (!isTar(out)) return printExport(out, await exportFromStore(out, o), o.json === true);
+      // A tar is written from a bundle folder made aside, then removed.
+      const folder = await mkdtemp(join(tmpdir(), 'keyledger-export-'));
       try {
-        const { result, signedBy } = await withStore(async (store, dataDir) => {
-          const signer = await SoftwareCheckpointSigner.openExisting(dataDir);
-          const range = await resolveRange(store, from, to);
-          const progress = progressBar('exporting');
-          try {
-            const written = await exportBundle(store, isTar(out) ? join(folder, 'bundle') : folder, { ...range, signer, onProgress: (_, done, total) => progress.update(done, total) });
-            return { result: written, signedBy: signer?.keyId ?? null };
-          } finally {
-            progress.stop();
-          }
-        });
-        if (isTar(out)) await writeBundleTar(result.directory, createWriteStream(out, { flags: 'wx' }), /\.(tar\.gz|tgz)$/i.test(out));
-        const { range, anchor } = result.manifest;
-        if (result.unsealedLeftOut) process.stderr.write(`note: events after position ${range.toPosition} are not sealed yet and were left out (run "keyledger audit seal" first)\n`);
-        if (o.json) print(JSON.stringify(result.manifest, null, 2));
-        else {
-          print(`wrote ${out}: ${range.sealedEvents} events from position ${range.fromPosition} to ${range.toPosition}, proved in checkpoint #${anchor.sequence} (root ${anchor.rootHash})`);
-          print(signedBy ? `manifest signed with audit key ${signedBy}` : 'manifest not signed: no audit signing key in the data dir');
-        }
+        const exported = await exportFromStore(join(folder, 'bundle'), o);
+        await writeBundleTar(exported.result.directory, createWriteStream(out, { flags: 'wx' }), isGzip(out));
+        printExport(out, exported, o.json === true);
       } finally {
-        if (isTar(out)) await rm(folder, { recursive: true, force: true });
+        await rm(folder, { recursive: true, force: true });
       }
     });
 
@@ -122,6 +107,34 @@ export function registerAuditCommands(program: Command): void {
     });
 }
 
+type Exported = { result: ExportResult; signedBy: string | null };
+
+/** The bundle of the configured store, its manifest signed with the data dir's key when there is one. */
+async function exportFromStore(folder: string, o: { from?: string; to?: string }): Promise<Exported> {
+  const { exportBundle, parseRangeBound, resolveRange, SoftwareCheckpointSigner } = await import('@keyledger/audit');
+  const from = o.from === undefined ? undefined : parseRangeBound(o.from, 'from');
+  const to = o.to === undefined ? undefined : parseRangeBound(o.to, 'to');
+  return withStore(async (store, dataDir) => {
+    const signer = await SoftwareCheckpointSigner.openExisting(dataDir);
+    const range = await resolveRange(store, from, to);
+    const progress = progressBar('exporting');
+    try {
+      const result = await exportBundle(store, folder, { ...range, signer, onProgress: (_, done, total) => progress.update(done, total) });
+      return { result, signedBy: signer?.keyId ?? null };
+    } finally {
+      progress.stop();
+    }
+  });
+}
+
+function printExport(out: string, { result, signedBy }: Exported, json: boolean): void {
+  const { range, anchor } = result.manifest;
+  if (result.unsealedLeftOut) process.stderr.write(`note: events after position ${range.toPosition} are not sealed yet and were left out (run "keyledger audit seal" first)\n`);
+  if (json) return print(JSON.stringify(result.manifest, null, 2));
+  print(`wrote ${out}: ${plural(range.sealedEvents, 'event')} from position ${range.fromPosition} to ${range.toPosition}, proved in checkpoint #${anchor.sequence} (root ${anchor.rootHash})`);
+  print(signedBy ? `manifest signed with audit key ${signedBy}` : 'manifest not signed: no audit signing key in the data dir');
+}
+
 /** Opens the configured store (as `principals` does), runs `work`, closes it. */
 async function withStore<T>(work: (store: EventStore, dataDir: string) => Promise<T>): Promise<T> {
   const [{ loadConfig }, { openStores }] = await Promise.all([import('../../api/src/config.js'), import('../../api/src/engine.js')]);
@@ -139,9 +152,9 @@ async function withStore<T>(work: (store: EventStore, dataDir: string) => Promis
 async function trustedKeys(files: string[] | undefined, dataDir: string): Promise<Buffer[]> {
   const { rawPublicKeyFromPem, readSoftwarePublicKey } = await import('@keyledger/audit');
   if (files) return files.flatMap((file) => pemBlocks(readFileSync(file, 'utf8')).map(rawPublicKeyFromPem));
+  // No key yet means no checkpoint from this data dir: the report then says what there is to say.
   const own = await readSoftwarePublicKey(dataDir);
-  if (!own) throw new Error(`No audit signing key in ${dataDir}: pass the trusted public key with --public-key`);
-  return [own];
+  return own ? [own] : [];
 }
 
 const pemBlocks = (text: string): string[] => text.match(/-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g) ?? [];
@@ -162,6 +175,8 @@ function printReport(report: VerifyReport | BundleReport, json: boolean): void {
   }
   if (!report.intact) process.exitCode = VERIFICATION_FAILED_EXIT_CODE;
 }
+
+const plural = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`;
 
 const print = (line: string): void => {
   process.stdout.write(`${line}\n`);

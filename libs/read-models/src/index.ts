@@ -4,7 +4,7 @@ export * from './errors.js';
 export * from './paging.js';
 export * from './storage/port.js';
 export { SqliteReadModelStorage, type SqliteReadModelOptions } from './storage/sqlite/sqlite-read-model-storage.js';
-export { READ_MODEL_SCHEMA_VERSION } from './storage/sqlite/schema.js';
+export { READ_MODEL_SCHEMA_VERSION } from './storage/schema-version.js';
 export { PostgresReadModelStorage } from './storage/postgres/postgres-read-model-storage.js';
 export * from './inventory/inventory-document.js';
 export * from './inventory/inventory-query.js';

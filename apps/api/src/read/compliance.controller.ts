@@ -19,7 +19,9 @@ export class ComplianceController {
   @Roles('auditor', 'key-admin', 'operator', 'service')
   @ApiOperation({
     summary: 'Compliance findings with their rule, references and evidence; summary per tenant and overall',
-    description: 'Filters: tenantId, rule. Time-dependent rules (rotation overdue, annual root ceremony) are evaluated at the time of the request.',
+    description:
+      'Filters: tenantId, rule; limit (default 1000) caps the findings listed, most severe first, while the summary counts them all ' +
+      '(truncated says when some were left out). Time-dependent rules (rotation overdue, annual root ceremony) are evaluated at the time of the request.',
   })
   report(@Query(new Validate(complianceQuerySchema, 'query')) q: z.infer<typeof complianceQuerySchema>, @Ctx() ctx: RequestContext): Promise<ComplianceReport> {
     return this.queries.execute(new ComplianceQuery(ctx.actor, q));

@@ -27,6 +27,8 @@ export const auditEventsQuerySchema = z.strictObject({
 export const complianceQuerySchema = z.strictObject({
   tenantId: keyIdSchema.optional(),
   rule: z.enum(RULE_IDS).optional(),
+  /** Most findings listed, most severe first (the summary counts them all). */
+  limit: z.coerce.number().int().min(1).max(10_000).default(1_000),
 });
 
 export const noQuerySchema = z.strictObject({});

@@ -7,7 +7,7 @@ import { ReadSideService } from './read-side.service.js';
 import { visibleTenant } from './tenant-scope.js';
 
 export class ComplianceQuery {
-  constructor(readonly actor: Actor, readonly filter: { tenantId?: string; rule?: RuleId }) {}
+  constructor(readonly actor: Actor, readonly filter: { tenantId?: string; rule?: RuleId; limit?: number }) {}
 }
 
 /** Findings and their summary, evaluated now over the caught-up read models. */
@@ -20,12 +20,10 @@ export class ComplianceHandler implements IQueryHandler<ComplianceQuery, Complia
 
   async execute({ actor, filter }: ComplianceQuery): Promise<ComplianceReport> {
     const now = this.clock.now().toISOString();
+    const { tenantId: _requested, ...rest } = filter;
     const scope = visibleTenant(actor, filter.tenantId);
-    if (scope === null) return reportOf(now, [], filter.rule);
+    if (scope === null) return reportOf(now, [], rest);
     await this.readSide.caughtUp(['inventory', 'audit', 'compliance']);
-    return complianceReport(this.readSide.storage, now, {
-      ...(scope.tenantId === undefined ? {} : { tenantId: scope.tenantId }),
-      ...(filter.rule === undefined ? {} : { rule: filter.rule }),
-    });
+    return complianceReport(this.readSide.storage, now, { ...rest, ...(scope.tenantId === undefined ? {} : { tenantId: scope.tenantId }) });
   }
 }

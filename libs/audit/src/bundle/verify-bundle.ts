@@ -102,7 +102,7 @@ class BundleVerification {
     const trust = this.options.pinnedKeys ? 'with pinned keys' : 'with the keys the bundle carries (pin them with --public-key)';
     const signed = this.manifestSigned ? 'signed manifest' : 'manifest not signed';
     const summary = intact
-      ? `bundle intact: ${this.eventsVerified} events from position ${manifest!.range.fromPosition} to ${manifest!.range.toPosition} are in the log signed by checkpoint #${manifest!.anchor.sequence} (root ${manifest!.anchor.rootHash}); ${this.heads.size} checkpoints consistent; ${signed}; verified ${trust}`
+      ? `bundle intact: ${plural(this.eventsVerified, 'event')} from position ${manifest!.range.fromPosition} to ${manifest!.range.toPosition} ${this.eventsVerified === 1 ? 'is' : 'are'} in the log signed by checkpoint #${manifest!.anchor.sequence} (root ${manifest!.anchor.rootHash}); ${plural(this.heads.size, 'checkpoint')} consistent; ${signed}; verified ${trust}`
       : `FAILED: ${this.failures.first!.message}${this.failures.count > 1 ? `; ${this.failures.count - 1} more failure${this.failures.count === 2 ? '' : 's'}` : ''}`;
     return {
       intact,
@@ -324,7 +324,7 @@ class EventCheck {
       const count = (last.count ?? 1) + 1;
       this.failures.replaceLast({ ...last, toPosition: proof.position, count, message: `the ${count} events at positions ${last.position} to ${proof.position} are missing from ${BUNDLE_FILES.events} (their proofs start at ${BUNDLE_FILES.inclusionProofs} line ${last.line})` });
     } else {
-      this.failures.add({ kind: 'event-deleted', position: proof.position, count: 1, file: BUNDLE_FILES.events, line, message: `the event at position ${proof.position} (proved by ${BUNDLE_FILES.inclusionProofs} line ${line}) is missing from ${BUNDLE_FILES.events}` });
+      this.failures.add({ kind: 'event-deleted', position: proof.position, count: 1, file: BUNDLE_FILES.inclusionProofs, line, message: `the event at position ${proof.position} (proved by ${BUNDLE_FILES.inclusionProofs} line ${line}) is missing from ${BUNDLE_FILES.events}` });
     }
     this.previousEventMissing = true;
     if (this.missing.size < 200) this.missing.set(proof.position, proof);
@@ -355,13 +355,16 @@ class EventCheck {
     }
   }
 
-  /** Missing events that run to the end of the range: events.jsonl was cut short. */
+  /** Missing events that run to the last proof, with no event after them: events.jsonl was cut short. */
   private recogniseTruncation(): void {
     const last = this.failures.last;
-    if (last?.kind !== 'event-deleted' || last.file !== BUNDLE_FILES.events || (last.toPosition ?? last.position) !== this.manifest.range.toPosition) return;
-    this.failures.replaceLast({ ...last, kind: 'log-truncated', message: `${BUNDLE_FILES.events} was truncated: the ${last.count ?? 1} events from position ${last.position} to ${this.manifest.range.toPosition} are missing` });
+    if (last?.kind !== 'event-deleted' || !this.previousEventMissing) return;
+    const to = last.toPosition ?? last.position!;
+    this.failures.replaceLast({ ...last, kind: 'log-truncated', toPosition: to, message: `${BUNDLE_FILES.events} was truncated: the ${last.count ?? 1} events from position ${last.position} to ${to} are missing` });
   }
 }
+
+const plural = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`;
 
 /** The lines of a JSON Lines file, parsed and checked; a bad line is a failure naming it, and is skipped. */
 async function* parsedLines<T>(

@@ -26,36 +26,58 @@ export interface ComplianceReport {
   readonly summary: { readonly overall: FindingCounts; readonly tenants: readonly (FindingCounts & { readonly tenantId: string | null })[] };
   /** Every rule that ran, with how many findings it raised (0 is the clean case). */
   readonly rules: readonly { readonly rule: RuleId; readonly title: string; readonly severity: Severity; readonly references: readonly string[]; readonly findings: number }[];
+  /** Most severe first; at most the limit asked for (`truncated` says when some were left out). */
   readonly findings: readonly Finding[];
+  readonly truncated: boolean;
 }
 
 export interface ComplianceScope {
   /** Only this tenant's keys and findings; all tenants when absent. */
   readonly tenantId?: string;
   readonly rule?: RuleId;
+  /** Most findings listed (the summary counts them all). */
+  readonly limit?: number;
 }
 
 const EXPOSURE_SAMPLE = 10;
 
 /** Reads the inputs from the read models, evaluates the rules at `now`, and summarizes. */
 export async function complianceReport(storage: ReadModelStorage, now: string, scope: ComplianceScope = {}): Promise<ComplianceReport> {
-  const keys = await storage.inventory.all(scope.tenantId);
-  const [ceremonies, deniedUses, exposures] = await Promise.all([
+  const keys = await storage.inventory.complianceCandidates(now, scope.tenantId);
+  const [ceremonies, deniedUses, exposures, withKek] = await Promise.all([
     storage.compliance.facts('ceremony-closed') as Promise<CeremonyFact[]>,
     storage.compliance.facts('use-after-deactivation', scope.tenantId) as Promise<DeniedUseFact[]>,
     compromiseExposures(storage, keys),
+    storage.inventory.tenantsWithActiveKek(),
   ]);
-  return reportOf(now, evaluateRules({ now, keys, ceremonies, deniedUses, exposures }), scope.rule);
+  const findings = evaluateRules({ now, keys, tenantsWithActiveKek: new Set(withKek), ceremonies, deniedUses, exposures });
+  return reportOf(now, findings, scope);
 }
 
-/** The report of findings (only those of `rule` when given), with its summary and rule counts. */
-export function reportOf(now: string, all: readonly Finding[], rule?: RuleId): ComplianceReport {
-  const findings = rule ? all.filter((f) => f.rule === rule) : [...all];
-  return { evaluatedAt: now, summary: summarize(findings), rules: ruleCounts(findings, rule), findings };
+const SEVERITY_ORDER: readonly Severity[] = ['high', 'medium', 'low', 'info'];
+
+/**
+ * The report of findings (only those of `scope.rule` when given): summary and rule counts over all
+ * of them, the findings themselves most severe first, at most `scope.limit`.
+ */
+export function reportOf(now: string, all: readonly Finding[], scope: Pick<ComplianceScope, 'rule' | 'limit'> = {}): ComplianceReport {
+  const matching = scope.rule ? all.filter((f) => f.rule === scope.rule) : [...all];
+  const ordered = matching
+    .map((finding, index) => ({ finding, index }))
+    .sort((a, b) => SEVERITY_ORDER.indexOf(a.finding.severity) - SEVERITY_ORDER.indexOf(b.finding.severity) || a.index - b.index)
+    .map(({ finding }) => finding);
+  const limit = scope.limit ?? Number.POSITIVE_INFINITY;
+  return {
+    evaluatedAt: now,
+    summary: summarize(matching),
+    rules: ruleCounts(matching, scope.rule),
+    findings: ordered.slice(0, limit),
+    truncated: ordered.length > limit,
+  };
 }
 
 /** Protect uses recorded under each compromised version since its compromise date (from the audit view). */
-async function compromiseExposures(storage: ReadModelStorage, keys: readonly InventoryKeyDocument[]): Promise<CompromiseExposure[]> {
+export async function compromiseExposures(storage: ReadModelStorage, keys: readonly InventoryKeyDocument[]): Promise<CompromiseExposure[]> {
   const compromised = keys.flatMap((doc) =>
     doc.key.versions.flatMap((v) => (v.compromised && v.compromisedAt ? [{ keyId: doc.key.keyId, version: v.version, since: v.compromisedAt }] : [])),
   );

@@ -1,6 +1,13 @@
 import { MILLIS_PER_DAY, activeVersion, type Key, type KeyVersion } from '@keyledger/domain';
 import type { EventRef } from '../events.js';
-import { wrappedByOf, type InventoryKeyDocument, type VersionEvidence } from '../inventory/inventory-document.js';
+import {
+  hasVerifiedEvidence,
+  isFullyDestroyed,
+  wrappedByOf,
+  type InventoryKeyDocument,
+  type VersionEvidence,
+} from '../inventory/inventory-document.js';
+import { SENSITIVE_CLASSES } from './candidates.js';
 import type { ComplianceFact } from './compliance-facts.js';
 
 /** The regulations and standards findings cite (SPEC §7). */
@@ -138,14 +145,19 @@ export type DeniedUseFact = Extract<ComplianceFact, { kind: 'use-after-deactivat
 /** Everything the rules read: projected facts, plus the instant "now" for the rules that depend on it. */
 export interface ComplianceInputs {
   readonly now: string;
+  /**
+   * Every key a rule may fire on (all keys will do; the storage selects candidates), and the keys
+   * under a compromised one.
+   */
   readonly keys: readonly InventoryKeyDocument[];
+  /** Tenants that have an active KEK of their own. */
+  readonly tenantsWithActiveKek: ReadonlySet<string>;
   readonly ceremonies: readonly CeremonyFact[];
   readonly deniedUses: readonly DeniedUseFact[];
   readonly exposures: readonly CompromiseExposure[];
 }
 
 export const CEREMONY_INTERVAL_DAYS = 365;
-const SENSITIVE_CLASSES: readonly string[] = ['sud-42cfr2', 'controlled-substance'];
 const HEALTH_CLASSES: readonly string[] = ['ephi', 'sud-42cfr2', 'behavioral-health'];
 const ACCEPTED_KEY_MODES: readonly string[] = ['byok', 'cmk', 'zero-retention'];
 const ACCEPTED_BAA: readonly string[] = ['signed', 'not-required'];
@@ -159,7 +171,7 @@ export function evaluateRules(inputs: ComplianceInputs): Finding[] {
     ...inputs.deniedUses.map(useAfterDeactivation),
     ...inputs.keys.flatMap(destructionWithoutEvidence),
     ...live.filter((doc) => doc.key.purpose === 'root').flatMap((doc) => noAnnualCeremony(doc, inputs)),
-    ...tenantsWithoutKek(live),
+    ...tenantsWithoutKek(live, inputs.tenantsWithActiveKek),
     ...live.flatMap(classificationMissing),
     ...live.flatMap(vendorKeyControl),
     ...live.flatMap(vendorBaa),
@@ -169,10 +181,13 @@ export function evaluateRules(inputs: ComplianceInputs): Finding[] {
   ];
 }
 
-const isFullyDestroyed = (key: Key): boolean => key.versions.every((v) => v.state === 'destroyed');
+/** The tenants with an active KEK among these keys (for callers that hold every key). */
+export const tenantsWithActiveKek = (keys: readonly InventoryKeyDocument[]): Set<string> =>
+  new Set(keys.filter((d) => d.key.purpose === 'kek' && activeVersion(d.key) !== undefined).map((d) => d.key.tenantId));
 
-const evidenceOf = (doc: InventoryKeyDocument, version: number): VersionEvidence | undefined =>
-  doc.versions.find((v) => v.version === version);
+function evidenceOf(doc: InventoryKeyDocument, version: number): VersionEvidence | undefined {
+  return doc.versions.find((v) => v.version === version);
+}
 
 function finding(rule: RuleId, subject: { tenantId: string | null; keyId: string | null; version: number | null }, detail: string, evidence: readonly (EventRef | null | undefined)[], suffix = ''): Finding {
   const { title, severity, references } = RULES[rule];
@@ -211,7 +226,7 @@ function destructionWithoutEvidence(doc: InventoryKeyDocument): Finding[] {
     .filter((v) => v.state === 'destroyed')
     .flatMap((v) => {
       const ref = evidenceOf(doc, v.version);
-      if (ref?.destruction?.verifiedAbsent && ref.destruction.verification.trim() !== '') return [];
+      if (hasVerifiedEvidence(ref)) return [];
       return [
         finding(
           'destruction-without-evidence',
@@ -241,11 +256,10 @@ function noAnnualCeremony(doc: InventoryKeyDocument, inputs: ComplianceInputs): 
   ];
 }
 
-function tenantsWithoutKek(live: readonly InventoryKeyDocument[]): Finding[] {
+function tenantsWithoutKek(live: readonly InventoryKeyDocument[], withKek: ReadonlySet<string>): Finding[] {
   const tenants = [...new Set(live.filter((d) => d.key.purpose === 'dek').map((d) => d.key.tenantId))].sort();
   return tenants.flatMap((tenantId) => {
-    const hasActiveKek = live.some((d) => d.key.purpose === 'kek' && d.key.tenantId === tenantId && activeVersion(d.key) !== undefined);
-    if (hasActiveKek) return [];
+    if (withKek.has(tenantId)) return [];
     const deks = live.filter((d) => d.key.purpose === 'dek' && d.key.tenantId === tenantId);
     return [
       finding(

@@ -116,6 +116,17 @@ export const wrappedByOf = (doc: InventoryKeyDocument, version: number): number 
 const patch = (versions: readonly VersionEvidence[], version: number, change: Partial<VersionEvidence>): readonly VersionEvidence[] =>
   versions.map((v) => (v.version === version ? { ...v, ...change } : v));
 
+/** A key whose every version is destroyed protects nothing any more. */
+export const isFullyDestroyed = (key: Key): boolean => key.versions.every((v) => v.state === 'destroyed');
+
+/** The custodian proved the material gone: verified absent, with the verification it ran. */
+export const hasVerifiedEvidence = (record: VersionEvidence | undefined): boolean =>
+  record?.destruction?.verifiedAbsent === true && record.destruction.verification.trim() !== '';
+
+/** Whether a destroyed version of the key lacks the custodian's verified evidence. */
+export const lacksDestructionEvidence = (doc: InventoryKeyDocument): boolean =>
+  doc.key.versions.some((v) => v.state === 'destroyed' && !hasVerifiedEvidence(doc.versions.find((e) => e.version === v.version)));
+
 // ---- the columns an inventory is filtered and sorted by, derived from the document ----
 
 export interface InventoryColumns {

@@ -174,6 +174,19 @@ export function readModelStorageContract(name: string, seedLog: () => Promise<Se
       expect((await storage().audit.list({ order: 'asc', limit: 100, outcome: 'failed' })).map((e) => [e.operation, e.keyId])).toEqual([['decrypt', dekA]]);
     });
 
+    it('selects the keys a compliance rule may fire on, and the tenants with an active KEK', async () => {
+      await project();
+      const { rootKey, kekA, dekA, kekB } = log.keys;
+      const now = new Date().toISOString();
+      // the root (ceremonies), kekA (it serves a vendor), kekB (compromised); dekA is clean
+      expect(ids(await storage().inventory.complianceCandidates(now)).sort()).toEqual([rootKey, kekA, kekB].sort());
+      expect(ids(await storage().inventory.complianceCandidates(now, 'tenant-a'))).toEqual([kekA]);
+      // far enough ahead, every active version is past its cryptoperiod
+      expect(ids(await storage().inventory.complianceCandidates('2999-01-01T00:00:00.000Z')).sort()).toEqual([rootKey, kekA, kekB].sort());
+      expect(await storage().inventory.tenantsWithActiveKek()).toEqual(['tenant-a']);
+      expect(dekA).toBeDefined();
+    });
+
     it('keeps compliance documents and facts by kind and tenant', async () => {
       await project();
       const { rootKey, kekB } = log.keys;

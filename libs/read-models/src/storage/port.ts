@@ -90,6 +90,13 @@ export interface InventoryStore {
   all(tenantId?: string): Promise<InventoryKeyDocument[]>;
   /** Current documents of the keys whose parent is one of these keys. */
   children(parentKeyIds: readonly string[]): Promise<InventoryKeyDocument[]>;
+  /**
+   * Current documents of every key a compliance rule may fire on at `now` (see
+   * `compliance/candidates.ts`), of one tenant or of all, and the keys under compromised ones.
+   */
+  complianceCandidates(now: string, tenantId?: string): Promise<InventoryKeyDocument[]>;
+  /** Tenants that have an active KEK of their own. */
+  tenantsWithActiveKek(): Promise<string[]>;
 }
 
 export interface AuditStore {

@@ -1,4 +1,5 @@
-import { inventoryColumns, type InventoryKeyDocument } from '../../inventory/inventory-document.js';
+import { SENSITIVE_CLASSES } from '../../compliance/candidates.js';
+import { inventoryColumns, isFullyDestroyed, lacksDestructionEvidence, type InventoryKeyDocument } from '../../inventory/inventory-document.js';
 import { NO_ROTATION_DUE, sortField, type InventoryKeyState, type InventoryQuery } from '../../inventory/inventory-query.js';
 import type { InventoryChange } from '../port.js';
 import { Params, type PgQueryable, type ReadModelTables } from './pg-sql.js';
@@ -53,10 +54,16 @@ export class PgInventory {
       .map((column) => `${column} = EXCLUDED.${column}`)
       .join(', ');
     await sql.query(
-      `INSERT INTO ${this.t.inventoryCurrent} (key_id, ${COLUMNS}, document)
-       SELECT u.c1, ${selectColumns(2)}, u.c12 FROM ${unnestOf(1, `text[], ${COLUMN_TYPES}, text[]`)}
-       ON CONFLICT (key_id) DO UPDATE SET ${updates}, document = EXCLUDED.document`,
-      [latest.map((d) => d.key.keyId), ...columnArrays(latest), latest.map((d) => JSON.stringify(d))],
+      `INSERT INTO ${this.t.inventoryCurrent} (key_id, ${COLUMNS}, live, lacks_evidence, document)
+       SELECT u.c1, ${selectColumns(2)}, u.c12, u.c13, u.c14 FROM ${unnestOf(1, `text[], ${COLUMN_TYPES}, boolean[], boolean[], text[]`)}
+       ON CONFLICT (key_id) DO UPDATE SET ${updates}, live = EXCLUDED.live, lacks_evidence = EXCLUDED.lacks_evidence, document = EXCLUDED.document`,
+      [
+        latest.map((d) => d.key.keyId),
+        ...columnArrays(latest),
+        latest.map((d) => !isFullyDestroyed(d.key)),
+        latest.map(lacksDestructionEvidence),
+        latest.map((d) => JSON.stringify(d)),
+      ],
     );
   }
 
@@ -116,6 +123,31 @@ export class PgInventory {
       tenantId === undefined ? [] : [tenantId],
     );
     return rows.map(parseDocument);
+  }
+
+  async complianceCandidates(sql: PgQueryable, now: string, tenantId?: string): Promise<InventoryKeyDocument[]> {
+    const t = this.t.inventoryCurrent;
+    const { rows } = await sql.query(
+      `SELECT document FROM ${t}
+       WHERE ($2::text IS NULL OR tenant_id = $2) AND (
+         rotation_due <= $1
+         OR purpose = 'root'
+         OR compromised
+         OR parent_key_id IN (SELECT key_id FROM ${t} WHERE compromised)
+         OR lacks_evidence
+         OR (live AND classifications = '[]'::jsonb)
+         OR (live AND vendors <> '[]'::jsonb)
+         OR (live AND custodian = 'software' AND classifications ?| $3::text[])
+         OR (live AND purpose = 'dek' AND tenant_id NOT IN (SELECT tenant_id FROM ${t} WHERE purpose = 'kek' AND state = 'active')))
+       ORDER BY created_at, key_id`,
+      [now, tenantId ?? null, [...SENSITIVE_CLASSES]],
+    );
+    return rows.map(parseDocument);
+  }
+
+  async tenantsWithActiveKek(sql: PgQueryable): Promise<string[]> {
+    const { rows } = await sql.query(`SELECT DISTINCT tenant_id FROM ${this.t.inventoryCurrent} WHERE purpose = 'kek' AND state = 'active'`, []);
+    return rows.map((row) => (row as { tenant_id: string }).tenant_id);
   }
 
   async children(sql: PgQueryable, parentKeyIds: readonly string[]): Promise<InventoryKeyDocument[]> {

@@ -1,5 +1,5 @@
 import { PROJECTION_NAMES, type ProjectionName } from '../port.js';
-import { READ_MODEL_SCHEMA_VERSION } from '../sqlite/schema.js';
+import { READ_MODEL_SCHEMA_VERSION } from '../schema-version.js';
 import type { PgClient, ReadModelTables } from './pg-sql.js';
 
 /**
@@ -24,7 +24,8 @@ const tablesOf = (t: ReadModelTables): Readonly<Record<ProjectionName, { tables:
   inventory: {
     tables: [t.inventoryCurrent, t.inventoryHistory],
     ddl: [
-      `CREATE TABLE ${t.inventoryCurrent} (key_id text COLLATE "C" PRIMARY KEY, ${inventoryColumns}, document text NOT NULL)`,
+      `CREATE TABLE ${t.inventoryCurrent} (
+         key_id text COLLATE "C" PRIMARY KEY, ${inventoryColumns}, live boolean NOT NULL, lacks_evidence boolean NOT NULL, document text NOT NULL)`,
       `CREATE INDEX ON ${t.inventoryCurrent} (created_at, key_id)`,
       `CREATE INDEX ON ${t.inventoryCurrent} (tenant_id, created_at, key_id)`,
       `CREATE INDEX ON ${t.inventoryCurrent} (rotation_due, key_id)`,

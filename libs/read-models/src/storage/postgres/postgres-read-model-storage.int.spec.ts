@@ -5,7 +5,7 @@ import { SqliteEventStore } from '@keyledger/event-store-sqlite';
 import { createTestDatabase, uniqueSchema, withConnection, type TestDatabase } from '../../../../event-store-postgres/test/test-database.js';
 import { seedContractLog } from '../../../test/log-writer.js';
 import { readModelStorageContract } from '../contract.js';
-import { READ_MODEL_SCHEMA_VERSION } from '../sqlite/schema.js';
+import { READ_MODEL_SCHEMA_VERSION } from '../schema-version.js';
 import { PostgresReadModelStorage } from './postgres-read-model-storage.js';
 
 /** Every case gets a schema of its own in one database created for this file. */

@@ -92,6 +92,8 @@ export class PostgresReadModelStorage implements ReadModelStorage {
       list: (query) => read((sql) => this.inventoryTable.list(sql, query)),
       all: (tenantId) => read((sql) => this.inventoryTable.all(sql, tenantId)),
       children: (parentKeyIds) => read((sql) => this.inventoryTable.children(sql, parentKeyIds)),
+      complianceCandidates: (now, tenantId) => read((sql) => this.inventoryTable.complianceCandidates(sql, now, tenantId)),
+      tenantsWithActiveKek: () => read((sql) => this.inventoryTable.tenantsWithActiveKek(sql)),
     };
     this.audit = {
       subjects: (ids) => read((sql) => this.auditTable.subjects(sql, ids)),

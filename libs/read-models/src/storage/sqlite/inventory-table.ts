@@ -1,4 +1,5 @@
-import { inventoryColumns, type InventoryKeyDocument } from '../../inventory/inventory-document.js';
+import { SENSITIVE_CLASSES } from '../../compliance/candidates.js';
+import { inventoryColumns, isFullyDestroyed, lacksDestructionEvidence, type InventoryKeyDocument } from '../../inventory/inventory-document.js';
 import {
   NO_ROTATION_DUE,
   sortField,
@@ -46,10 +47,11 @@ export class InventoryTable {
   constructor(database: ReadModelDatabase) {
     this.statements = new StatementCache(database);
     this.upsertCurrent = database.prepare(
-      `INSERT INTO inventory_current (key_id, ${COLUMNS}, document) VALUES (@keyId, ${VALUES}, @document)
+      `INSERT INTO inventory_current (key_id, ${COLUMNS}, live, lacks_evidence, document)
+       VALUES (@keyId, ${VALUES}, @live, @lacksEvidence, @document)
        ON CONFLICT (key_id) DO UPDATE SET ${COLUMNS.split(', ')
          .map((column) => `${column} = excluded.${column}`)
-         .join(', ')}, document = excluded.document`,
+         .join(', ')}, live = excluded.live, lacks_evidence = excluded.lacks_evidence, document = excluded.document`,
     );
     this.closeHistory = database.prepare(
       `UPDATE inventory_history SET valid_to_position = @position, valid_to = @validFrom
@@ -74,7 +76,10 @@ export class InventoryTable {
       this.closeHistory.run({ keyId: values.keyId, position: doc.position, validFrom: doc.validFrom });
       this.insertHistory.run({ ...values, stateDocument: JSON.stringify({ key: doc.key, revision: doc.revision }) });
     }
-    for (const doc of latest.values()) this.upsertCurrent.run({ ...columnValues(doc), document: JSON.stringify(doc) });
+    for (const doc of latest.values()) {
+      const compliance = { live: isFullyDestroyed(doc.key) ? 0 : 1, lacksEvidence: lacksDestructionEvidence(doc) ? 1 : 0 };
+      this.upsertCurrent.run({ ...columnValues(doc), ...compliance, document: JSON.stringify(doc) });
+    }
   }
 
   current(keyIds: readonly string[]): Map<string, InventoryKeyDocument> {
@@ -111,6 +116,29 @@ export class InventoryTable {
   all(tenantId?: string): InventoryKeyDocument[] {
     const sql = `SELECT document FROM inventory_current ${tenantId === undefined ? '' : 'WHERE tenant_id = @tenantId'} ORDER BY created_at, key_id`;
     return this.statements.all<{ document: string }>(sql, tenantId === undefined ? {} : { tenantId }).map(parseDocument);
+  }
+
+  complianceCandidates(now: string, tenantId?: string): InventoryKeyDocument[] {
+    const sensitive = SENSITIVE_CLASSES.map((c) => `'${c}'`).join(', ');
+    const sql = `SELECT document FROM inventory_current c
+      WHERE ${tenantId === undefined ? '' : 'tenant_id = @tenantId AND'} (
+        rotation_due <= @now
+        OR purpose = 'root'
+        OR compromised = 1
+        OR parent_key_id IN (SELECT key_id FROM inventory_current WHERE compromised = 1)
+        OR lacks_evidence = 1
+        OR (live = 1 AND classifications = '[]')
+        OR (live = 1 AND vendors <> '[]')
+        OR (live = 1 AND custodian = 'software' AND EXISTS (SELECT 1 FROM json_each(c.classifications) WHERE value IN (${sensitive})))
+        OR (live = 1 AND purpose = 'dek' AND tenant_id NOT IN (SELECT tenant_id FROM inventory_current WHERE purpose = 'kek' AND state = 'active')))
+      ORDER BY created_at, key_id`;
+    return this.statements.all<{ document: string }>(sql, tenantId === undefined ? { now } : { now, tenantId }).map(parseDocument);
+  }
+
+  tenantsWithActiveKek(): string[] {
+    return this.statements
+      .all<{ tenant_id: string }>("SELECT DISTINCT tenant_id FROM inventory_current WHERE purpose = 'kek' AND state = 'active'", [])
+      .map((row) => row.tenant_id);
   }
 
   children(parentKeyIds: readonly string[]): InventoryKeyDocument[] {

@@ -1,13 +1,7 @@
 import { PROJECTION_NAMES, type ProjectionName } from '../port.js';
+import { READ_MODEL_SCHEMA_VERSION } from '../schema-version.js';
 import type { ReadModelDatabase } from './sqlite-database.js';
 
-/**
- * Read models are disposable: they can always be rebuilt from the log. So the schema is not
- * migrated: when READ_MODEL_SCHEMA_VERSION changes (a new column, or a projection that now
- * projects differently), every table is dropped and recreated at position 0, and the runners
- * rebuild them from the log.
- */
-export const READ_MODEL_SCHEMA_VERSION = 1;
 
 /** Columns an inventory is filtered and sorted by; shared by the current and the history table. */
 const inventoryColumns = `
@@ -27,6 +21,8 @@ const TABLES: Readonly<Record<ProjectionName, readonly string[]>> = {
     `CREATE TABLE inventory_current (
        key_id TEXT PRIMARY KEY,
        ${inventoryColumns},
+       live           INTEGER NOT NULL,
+       lacks_evidence INTEGER NOT NULL,
        document TEXT NOT NULL)`,
     'CREATE INDEX inventory_current_created ON inventory_current (created_at, key_id)',
     'CREATE INDEX inventory_current_tenant ON inventory_current (tenant_id, created_at, key_id)',

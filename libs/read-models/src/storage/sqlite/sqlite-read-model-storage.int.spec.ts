@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { SqliteEventStore } from '@keyledger/event-store-sqlite';
 import { seedContractLog } from '../../../test/log-writer.js';
 import { readModelStorageContract } from '../contract.js';
-import { READ_MODEL_SCHEMA_VERSION } from './schema.js';
+import { READ_MODEL_SCHEMA_VERSION } from '../schema-version.js';
 import { SqliteReadModelStorage } from './sqlite-read-model-storage.js';
 
 const tempDir = () => mkdtempSync(join(tmpdir(), 'keyledger-rm-sqlite-'));

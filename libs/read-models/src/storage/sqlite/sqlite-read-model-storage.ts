@@ -70,6 +70,8 @@ export class SqliteReadModelStorage implements ReadModelStorage {
       list: async (query) => inventory.list(query),
       all: async (tenantId) => inventory.all(tenantId),
       children: async (parentKeyIds) => inventory.children(parentKeyIds),
+      complianceCandidates: async (now, tenantId) => inventory.complianceCandidates(now, tenantId),
+      tenantsWithActiveKek: async () => inventory.tenantsWithActiveKek(),
     };
     this.audit = {
       subjects: async (ids) => audit.subjects(ids),
