@@ -6,9 +6,11 @@ import { BenchClient, startBenchServer } from './http-server.js';
 import { aesGcmLimit, postgresLimit, sha256Limit, sqliteLimits } from './raw-limits.js';
 import { machineFacts, table, writeReport, type Figure } from './report.js';
 import { dataPlaneOverHttp, lifecycleOverHttp, noopOverHttp } from './workloads.js';
+import { largeLogFigures } from './large-log.js';
 
 interface BenchOptions {
   stores: string;
+  events: number;
   pgUrl: string;
   scale: number;
   out: string;
@@ -69,6 +71,12 @@ export const runBench = async (options: BenchOptions): Promise<Figure[]> => {
       process.stderr.write(`store ${store} not measured: ${error.message}\n`);
       return [];
     })));
+    const limits = { sha256: sha.perSecond, scan: sqlite.scan.perSecond, insert: sqlite.insert.perSecond };
+    const events = Math.round(options.events * options.scale);
+    figures.push(...(await largeLogFigures(store, env, events, limits).catch((error: Error) => {
+      process.stderr.write(`large log not measured on ${store}: ${error.message}\n`);
+      return [];
+    })));
   }
   return figures;
 };
@@ -79,6 +87,7 @@ export const registerBench = (program: Command): void => {
     .description('measure throughput beside raw limits measured in the same run (never part of the tests)')
     .option('--stores <list>', 'stores to measure', 'sqlite,postgres')
     .option('--pg-url <url>', 'PostgreSQL for the postgres figures', process.env.KEYLEDGER_BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres')
+    .option('--events <n>', 'size of the generated log for replay and verify figures', Number, 1_000_000)
     .option('--scale <factor>', 'multiply every workload size (0.1 for a quick look)', Number, 1)
     .option('--out <dir>', 'where the JSON report goes', 'bench-results')
     .action(async (o: BenchOptions) => {
