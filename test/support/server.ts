@@ -93,13 +93,13 @@ export const bootServer = async (env: Record<string, string> = {}): Promise<Test
     }
     return { status: res.status, body, headers: res.headers };
   };
-  // Events caused by requests: the audit sealer's checkpoints are written on its own schedule
-  // (every N events, every T seconds) and would otherwise make "nothing appended" checks racy.
+  // Without a type: the events caused by requests. The audit sealer's checkpoints are written on
+  // its own schedule (every N events, every T seconds) and would make "nothing appended" racy.
   const events = async (type?: string): Promise<RecordedEvent[]> => {
     const { eventStore } = openStores(config, dataDir);
     try {
-      const all = (await eventStore.readAll({ after: 0, maxCount: Number.MAX_SAFE_INTEGER })).filter((e) => e.streamId !== 'audit-checkpoints');
-      return type ? all.filter((e) => e.type === type) : all;
+      const all = await eventStore.readAll({ after: 0, maxCount: Number.MAX_SAFE_INTEGER });
+      return type ? all.filter((e) => e.type === type) : all.filter((e) => e.streamId !== 'audit-checkpoints');
     } finally {
       await eventStore.close();
     }

@@ -3,6 +3,7 @@ import { DomainError, type DomainErrorCode } from '@keyledger/domain';
 import { ApplicationError, type ApplicationErrorCode } from '@keyledger/application';
 import { ConcurrencyError } from '@keyledger/event-store';
 import { CustodyOperationError, MaterialNotFoundError } from '@keyledger/custody';
+import { ReadModelError } from '@keyledger/read-models';
 
 /** Codes that only the HTTP edge raises. */
 export type EdgeErrorCode =
@@ -127,6 +128,10 @@ export const toProblem = (error: unknown): Problem => {
   }
   if (error instanceof ApplicationError) {
     return problem(error.code, APPLICATION_STATUS[error.code], error.message, { details: error.details });
+  }
+  if (error instanceof ReadModelError) {
+    // The read side is behind or stopped: the request may succeed when retried.
+    return problem(error.code, 503, error.message, { details: error.details });
   }
   if (error instanceof ConcurrencyError) {
     return problem(error.code, 409, `The key changed concurrently (stream at revision ${error.actual}); read it again and retry`);
