@@ -7,6 +7,7 @@ import { aesGcmLimit, postgresLimit, sha256Limit, sqliteLimits } from './raw-lim
 import { machineFacts, table, writeReport, type Figure } from './report.js';
 import { dataPlaneOverHttp, lifecycleOverHttp, noopOverHttp } from './workloads.js';
 import { largeLogFigures } from './large-log.js';
+import { withScratchDatabase } from './scratch-database.js';
 
 interface BenchOptions {
   stores: string;
@@ -58,25 +59,35 @@ export const runBench = async (options: BenchOptions): Promise<Figure[]> => {
   figures.push({ name: 'raw better-sqlite3 durable insert (batches of 100)', store: 'sqlite', value: sqlite.insert.perSecond, unit: 'rows/s' });
   figures.push({ name: 'raw better-sqlite3 sequential scan', store: 'sqlite', value: sqlite.scan.perSecond, unit: 'rows/s' });
   const stores = options.stores.split(',').map((s) => s.trim());
+  let pgInsert: number | undefined;
   if (stores.includes('postgres')) {
     const pg = await postgresLimit(options.pgUrl, Math.round(50_000 * options.scale)).catch((error: Error) => {
       process.stderr.write(`raw pg not measured: ${error.message}\n`);
       return null;
     });
-    if (pg) figures.push({ name: 'raw pg insert (batches of 100)', store: 'postgres', value: pg.perSecond, unit: 'rows/s' });
+    if (pg) {
+      figures.push({ name: 'raw pg insert (batches of 100)', store: 'postgres', value: pg.perSecond, unit: 'rows/s' });
+      pgInsert = pg.perSecond;
+    }
   }
+  const limits = { sha256: sha.perSecond, scan: sqlite.scan.perSecond, insert: sqlite.insert.perSecond, ...(pgInsert ? { pgInsert } : {}) };
+  const events = Math.round(options.events * options.scale);
   for (const store of stores) {
-    const env: Record<string, string> = { KEYLEDGER_STORE: store, ...(store === 'postgres' ? { KEYLEDGER_PG_URL: options.pgUrl } : {}) };
-    figures.push(...(await httpFigures(store, env, options.scale).catch((error: Error) => {
-      process.stderr.write(`store ${store} not measured: ${error.message}\n`);
-      return [];
-    })));
-    const limits = { sha256: sha.perSecond, scan: sqlite.scan.perSecond, insert: sqlite.insert.perSecond };
-    const events = Math.round(options.events * options.scale);
-    figures.push(...(await largeLogFigures(store, env, events, limits).catch((error: Error) => {
-      process.stderr.write(`large log not measured on ${store}: ${error.message}\n`);
-      return [];
-    })));
+    // Each phase on PostgreSQL gets a database of its own, so runs never see each other's events.
+    const onStore = (work: (env: Record<string, string>) => Promise<Figure[]>): Promise<Figure[]> =>
+      store === 'postgres'
+        ? withScratchDatabase(options.pgUrl, (url) => work({ KEYLEDGER_STORE: store, KEYLEDGER_PG_URL: url }))
+        : work({ KEYLEDGER_STORE: store });
+    const phases: [string, (env: Record<string, string>) => Promise<Figure[]>][] = [
+      ['HTTP', (env) => httpFigures(store, env, options.scale)],
+      ['large log', (env) => largeLogFigures(store, env, events, limits)],
+    ];
+    for (const [phase, run] of phases) {
+      figures.push(...(await onStore(run).catch((error: Error) => {
+        process.stderr.write(`${phase} not measured on ${store}: ${error.message}\n`);
+        return [];
+      })));
+    }
   }
   return figures;
 };
