@@ -201,4 +201,36 @@ describe('governance', () => {
       expect((await post('/v1/principals', { name: 'y', roles: ['auditor'] }, c1)).status).toBe(403);
     });
   });
+
+  describe('classifications and vendors', () => {
+    it('are edited by key-admins as events, and the compliance findings follow', async () => {
+      const kek = (await post('/v1/keys', { tenantId: 'tenant-meta', purpose: 'kek' })).body;
+      const findings = async (rule: string) =>
+        (await server.call('GET', `/v1/compliance?tenantId=tenant-meta&rule=${rule}`)).body.findings.filter((f: any) => f.keyId === kek.id);
+      expect(await findings('classification-missing')).toHaveLength(1);
+
+      const updated = await server.call('PATCH', `/v1/keys/${kek.id}`, {
+        body: { classifications: ['ephi'], vendors: [{ name: 'openai', mode: 'none', baaStatus: 'signed' }] },
+      });
+      expect(updated.status).toBe(200);
+      expect(updated.body).toMatchObject({ classifications: ['ephi'], vendors: [{ name: 'openai', mode: 'none' }], revision: 1 });
+      expect(await findings('classification-missing')).toHaveLength(0);
+      expect(await findings('vendor-without-byok-or-zero-retention')).toHaveLength(1);
+
+      await server.call('PATCH', `/v1/keys/${kek.id}`, { body: { vendors: [{ name: 'openai', mode: 'zero-retention', baaStatus: 'signed' }] } });
+      expect(await findings('vendor-without-byok-or-zero-retention')).toHaveLength(0);
+      const audit = (await server.call('GET', `/v1/audit/events?keyId=${kek.id}&operation=update-metadata`)).body.items;
+      expect(audit).toHaveLength(2);
+    });
+
+    it('refuses unknown classes and callers who are not key-admins, appending nothing', async () => {
+      const kek = (await post('/v1/keys', { tenantId: 'tenant-meta', purpose: 'kek' })).body;
+      const before = await server.eventCount();
+      const bad = await server.call('PATCH', `/v1/keys/${kek.id}`, { body: { classifications: ['top-secret'] } });
+      expect([bad.status, bad.body.code]).toEqual([400, 'VALIDATION.INVALID_INPUT']);
+      const forbidden = await server.call('PATCH', `/v1/keys/${kek.id}`, { body: { classifications: ['pii'] }, token: c1 });
+      expect(forbidden.status).toBe(403);
+      expect(await server.eventCount()).toBe(before);
+    });
+  });
 });

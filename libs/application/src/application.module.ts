@@ -22,6 +22,7 @@ import {
   SuspendKeyHandler,
 } from './keys/state-changes.js';
 import { UsageLog } from './keys/usage-log.js';
+import { UpdateKeyMetadataHandler } from './keys/update-metadata.js';
 import { DecryptHandler, EncryptHandler, GenerateDataKeyHandler, KeyUses, RewrapHandler } from './data-plane/index.js';
 import { DekRewrapJob, DekRewrapWorker, KeyHierarchy } from './keys/rewrap-job/index.js';
 import { DestructionCertificateHandler, DestructionImpactHandler, DestructionReports } from './keys/destruction-report/index.js';
@@ -57,6 +58,7 @@ export interface EnginePorts {
 }
 
 const handlers = [
+  UpdateKeyMetadataHandler,
   GenerateKeyHandler,
   ActivateKeyHandler,
   RotateKeyHandler,

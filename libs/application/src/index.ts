@@ -29,3 +29,4 @@ export * from './governance/approvals.js';
 export * from './governance/ceremonies.js';
 export * from './governance/dual-control.js';
 export * from './governance/rotation-scheduler.js';
+export * from './keys/update-metadata.js';

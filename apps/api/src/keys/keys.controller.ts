@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
@@ -17,6 +17,7 @@ import {
   RotateKeyCommand,
   ScheduleDestructionCommand,
   SuspendKeyCommand,
+  UpdateKeyMetadataCommand,
   type Distribution,
   type KeyView,
   type Page,
@@ -68,6 +69,14 @@ export class KeysController {
   @ApiOperation({ summary: "The key's events (lifecycle and uses) in global order" })
   history(@KeyId() id: string, @Query(new Validate(s.atQuerySchema, 'query')) q: z.infer<typeof s.atQuerySchema>, @Ctx() ctx: RequestContext) {
     return this.queries.execute(new KeyHistoryQuery(id, ctx, instantOf(q.at)));
+  }
+
+  @Patch(':id')
+  @Roles('key-admin')
+  @ApiOperation({ summary: 'Change data classifications and vendor integrations (recorded as an event)' })
+  @bodyDoc(s.updateMetadataSchema)
+  updateMetadata(@KeyId() id: string, @Body(new Validate(s.updateMetadataSchema)) b: z.infer<typeof s.updateMetadataSchema>, @Ctx() ctx: RequestContext): Promise<KeyView> {
+    return this.commands.execute(new UpdateKeyMetadataCommand(id, b, ctx));
   }
 
   @Post(':id/activate')

@@ -45,6 +45,10 @@ export const generateKeySchema = z.strictObject({
     .optional(),
 });
 
+export const updateMetadataSchema = z.strictObject({
+  classifications: generateKeySchema.shape.classifications.removeDefault().optional(),
+  vendors: generateKeySchema.shape.vendors.removeDefault().optional(),
+});
 export const versionedSchema = z.strictObject({ version: version.optional() });
 export const suspendSchema = z.strictObject({ version: version.optional(), reason: z.string().min(1).max(500).optional() });
 export const revokeSchema = z.strictObject({

@@ -64,8 +64,15 @@ export type DestroyKey = {
   data: { version?: number; evidence: DestructionEvidence; now: string };
 };
 
+/** Replaces the key's data classes and/or vendor integrations (those given). */
+export type UpdateKeyMetadata = {
+  type: 'UpdateKeyMetadata';
+  data: { classifications?: DataClassification[]; vendors?: VendorIntegration[]; now: string };
+};
+
 export type KeyCommand =
   | GenerateKey
+  | UpdateKeyMetadata
   | ActivateKey
   | RotateKey
   | SuspendKey

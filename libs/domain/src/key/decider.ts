@@ -18,9 +18,10 @@ import type {
   RotateKey,
   ScheduleKeyDestruction,
   SuspendKey,
+  UpdateKeyMetadata,
 } from './commands.js';
 import type { KeyEvent } from './events.js';
-import { decideGenerate } from './generate.js';
+import { decideGenerate, uniqueClassifications } from './generate.js';
 import { validateWaitingPeriod } from './policy.js';
 import type { Key, KeyState, KeyVersion } from './state.js';
 import { canTransition } from './transitions.js';
@@ -42,6 +43,7 @@ export const KEY_COMMAND_NAMES: Readonly<Record<KeyCommand['type'], LifecycleCom
   ScheduleKeyDestruction: 'schedule-destruction',
   CancelKeyDestruction: 'cancel-destruction',
   DestroyKey: 'destroy',
+  UpdateKeyMetadata: 'update-metadata',
 };
 
 /**
@@ -77,6 +79,8 @@ export function decideKey(command: KeyCommand, state: KeyState): KeyEvent[] {
       return cancelDestruction(command, key);
     case 'DestroyKey':
       return destroy(command, key);
+    case 'UpdateKeyMetadata':
+      return updateMetadata(command, key);
     default: {
       const _exhaustive: never = command;
       throw new Error(`Unknown key command ${JSON.stringify(_exhaustive)}`);
@@ -331,4 +335,17 @@ function assertEvidence(evidence: DestroyKey['data']['evidence'], key: Key, v: K
     });
   }
   if (evidence.verifiedAbsent !== true) throw refuse('destroy', key, v, 'custodian did not verify absence');
+}
+
+/** Metadata changes are allowed in every state: the inventory must say what a key protects. */
+function updateMetadata({ data }: UpdateKeyMetadata, key: Key): KeyEvent[] {
+  instantMillis(data.now);
+  if (data.classifications === undefined && data.vendors === undefined) {
+    throw new InvalidInputError('Give classifications, vendors or both', { keyId: key.keyId });
+  }
+  const classifications = data.classifications === undefined ? [...key.classifications] : uniqueClassifications(data.classifications);
+  const vendors = data.vendors === undefined ? [...key.vendors] : [...data.vendors];
+  const names = vendors.map((v) => v.name);
+  if (new Set(names).size !== names.length) throw new InvalidInputError('Each vendor may be listed once', { keyId: key.keyId });
+  return [{ type: 'KeyMetadataUpdated', data: { keyId: key.keyId, classifications, vendors, updatedAt: data.now } }];
 }

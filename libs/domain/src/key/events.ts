@@ -124,8 +124,15 @@ export type KeyVersionDestroyed = {
   data: { keyId: string; version: number; destroyedAt: string; evidence: DestructionEvidence };
 };
 
+/** Data classes and vendor integrations changed by a key administrator (SPEC §5). */
+export type KeyMetadataUpdated = {
+  type: 'KeyMetadataUpdated';
+  data: { keyId: string; classifications: DataClassification[]; vendors: VendorIntegration[]; updatedAt: string };
+};
+
 export type KeyEvent =
   | KeyGenerated
+  | KeyMetadataUpdated
   | KeyVersionActivated
   | KeyRotated
   | KeyVersionSuspended
@@ -150,6 +157,7 @@ export const KEY_EVENT_TYPES: Readonly<Record<KeyEventType, { schemaVersion: num
   KeyDestructionScheduled: { schemaVersion: 1 },
   KeyDestructionCancelled: { schemaVersion: 1 },
   KeyVersionDestroyed: { schemaVersion: 1 },
+  KeyMetadataUpdated: { schemaVersion: 1 },
 };
 
 export const isKeyEvent = (e: { type: string }): e is KeyEvent =>

@@ -43,6 +43,8 @@ function evolvePresentKey(key: Key, event: Exclude<KeyEvent, KeyGenerated>): Key
       return patchVersion(key, event.data.version, { destructionScheduledFor: null });
     case 'KeyVersionDestroyed':
       return patchVersion(key, event.data.version, { state: 'destroyed', destroyedAt: event.data.destroyedAt });
+    case 'KeyMetadataUpdated':
+      return { ...key, classifications: event.data.classifications, vendors: event.data.vendors };
     default: {
       const _exhaustive: never = event;
       throw new Error(`Unknown key event ${JSON.stringify(_exhaustive)}`);

@@ -67,7 +67,7 @@ export function assertValidParent(
   }
 }
 
-function uniqueClassifications(classifications: readonly DataClassification[]): DataClassification[] {
+export function uniqueClassifications(classifications: readonly DataClassification[]): DataClassification[] {
   for (const c of classifications) {
     if (!DATA_CLASSIFICATIONS.includes(c)) throw new InvalidInputError(`Unknown data classification ${c}`, { field: 'classifications' });
   }

@@ -69,4 +69,5 @@ export type LifecycleCommandName =
   | 'revoke'
   | 'schedule-destruction'
   | 'cancel-destruction'
-  | 'destroy';
+  | 'destroy'
+  | 'update-metadata';

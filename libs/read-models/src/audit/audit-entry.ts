@@ -56,6 +56,7 @@ const LIFECYCLE_OPERATIONS: Readonly<Record<KeyEventType, LifecycleCommandName>>
   KeyDestructionScheduled: 'schedule-destruction',
   KeyDestructionCancelled: 'cancel-destruction',
   KeyVersionDestroyed: 'destroy',
+  KeyMetadataUpdated: 'update-metadata',
 };
 
 /** What an event says, before the fields every entry takes from the recorded event. */
@@ -130,6 +131,8 @@ function describe(event: ProjectedEvent, subjects: ReadonlyMap<string, AuditSubj
         method: event.data.evidence.method,
         verifiedAbsent: event.data.evidence.verifiedAbsent,
       });
+    case 'KeyMetadataUpdated':
+      return lifecycle(event, null, { classifications: event.data.classifications.join(','), vendors: event.data.vendors.map((v) => v.name).join(',') });
     case 'KeyUsed':
       return {
         operation: event.data.operation,
@@ -257,7 +260,7 @@ function describe(event: ProjectedEvent, subjects: ReadonlyMap<string, AuditSubj
   }
 }
 
-function lifecycle(event: ProjectedEvent & { type: KeyEventType; data: { keyId: string } }, version: number, detail: AuditDetail = {}): Described {
+function lifecycle(event: ProjectedEvent & { type: KeyEventType; data: { keyId: string } }, version: number | null, detail: AuditDetail = {}): Described {
   return { operation: LIFECYCLE_OPERATIONS[event.type], keyId: event.data.keyId, version, detail };
 }
 

@@ -81,6 +81,7 @@ function evolveEvidence(versions: readonly VersionEvidence[], event: KeyRecorded
     case 'KeyVersionReactivated':
     case 'KeyDestructionScheduled':
     case 'KeyDestructionCancelled':
+    case 'KeyMetadataUpdated':
       return versions;
     default: {
       const _exhaustive: never = event;
