@@ -28,7 +28,8 @@ export interface KeyledgerConfig {
   /** KMS's own pending window when a KMS key is destroyed (7–30 days, after keyledger's waiting period). */
   readonly awsKmsPendingWindowDays: number;
   readonly destructionWaitMinDays: number;
-  readonly approvalsRequired: number;
+  /** Distinct custodians a request needs, per operation class: root-key operations, KEK destruction. */
+  readonly approvalsRequired: { readonly root: number; readonly kek: number };
   readonly approvalTtlHours: number;
   /** How often the rotation scheduler looks for versions at the end of their OUP (0: never). */
   readonly schedulerIntervalMs: number;
@@ -73,6 +74,14 @@ const purposes = (name: string, value: string | undefined): ('dek' | 'kek')[] =>
   return [...new Set(listed)] as ('dek' | 'kek')[];
 };
 
+const approvalClasses = (env: NodeJS.ProcessEnv): { root: number; kek: number } => {
+  const all = integer('KEYLEDGER_APPROVALS_REQUIRED', env.KEYLEDGER_APPROVALS_REQUIRED, 2, 1, 10);
+  return {
+    root: integer('KEYLEDGER_APPROVALS_REQUIRED_ROOT', env.KEYLEDGER_APPROVALS_REQUIRED_ROOT, all, 1, 10),
+    kek: integer('KEYLEDGER_APPROVALS_REQUIRED_KEK', env.KEYLEDGER_APPROVALS_REQUIRED_KEK, all, 1, 10),
+  };
+};
+
 const optional = (value: string | undefined): string | undefined => (value === '' ? undefined : value);
 
 export const loadConfig = (env: NodeJS.ProcessEnv = process.env): KeyledgerConfig => ({
@@ -94,7 +103,7 @@ export const loadConfig = (env: NodeJS.ProcessEnv = process.env): KeyledgerConfi
   rewrapPauseMs: integer('KEYLEDGER_REWRAP_PAUSE_MS', env.KEYLEDGER_REWRAP_PAUSE_MS, 0, 0, 60_000),
   awsKmsPendingWindowDays: integer('KEYLEDGER_AWS_KMS_PENDING_WINDOW_DAYS', env.KEYLEDGER_AWS_KMS_PENDING_WINDOW_DAYS, 7, 7, 30),
   destructionWaitMinDays: integer('KEYLEDGER_DESTRUCTION_WAIT_MIN_DAYS', env.KEYLEDGER_DESTRUCTION_WAIT_MIN_DAYS, 7, 0, 7),
-  approvalsRequired: integer('KEYLEDGER_APPROVALS_REQUIRED', env.KEYLEDGER_APPROVALS_REQUIRED, 2, 1, 10),
+  approvalsRequired: approvalClasses(env),
   approvalTtlHours: integer('KEYLEDGER_APPROVAL_TTL_HOURS', env.KEYLEDGER_APPROVAL_TTL_HOURS, 24, 1, 168),
   schedulerIntervalMs: integer('KEYLEDGER_SCHEDULER_INTERVAL_MS', env.KEYLEDGER_SCHEDULER_INTERVAL_MS, 60_000, 0, 86_400_000),
   autoRotate: purposes('KEYLEDGER_AUTO_ROTATE', env.KEYLEDGER_AUTO_ROTATE),

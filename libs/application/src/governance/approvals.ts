@@ -57,7 +57,7 @@ export class Approvals {
     input: { operation: ProtectedOperation; keyId: string | null; version: number | null; params: Record<string, unknown> },
     ctx: RequestContext,
   ): Promise<ApprovalView> {
-    const tenantId = await this.checkSubject(input, ctx);
+    const { tenantId, operationClass } = await this.checkSubject(input, ctx);
     const approvalId = randomUUID();
     const command: ApprovalCommand = {
       type: 'RequestApproval',
@@ -66,7 +66,7 @@ export class Approvals {
         approvalId,
         requestedBy: ctx.actor.principalId,
         tenantId,
-        required: this.settings.approvalsRequired,
+        required: this.settings.approvalsRequired[operationClass],
         ttlHours: this.settings.approvalTtlHours,
         now: this.now(),
       },
@@ -147,16 +147,16 @@ export class Approvals {
   private async checkSubject(
     input: { operation: ProtectedOperation; keyId: string | null; params: Record<string, unknown> },
     ctx: RequestContext,
-  ): Promise<string | null> {
+  ): Promise<{ tenantId: string | null; operationClass: 'root' | 'kek' }> {
     if (input.operation === 'generate') {
       if (input.params['purpose'] !== 'root') throw new InvalidInputError('Only the generation of a root key is under dual control');
-      return typeof input.params['tenantId'] === 'string' ? input.params['tenantId'] : null;
+      return { tenantId: typeof input.params['tenantId'] === 'string' ? input.params['tenantId'] : null, operationClass: 'root' };
     }
     const { key } = await this.keys.load(input.keyId ?? '', ctx, input.operation);
     if (!requiresDualControl(key.purpose, input.operation)) {
       throw new InvalidInputError(`${input.operation} of a ${key.purpose} key does not need approval: call its route directly`);
     }
-    return key.tenantId;
+    return { tenantId: key.tenantId, operationClass: key.purpose === 'root' ? 'root' : 'kek' };
   }
 
   private async decideAndAppend(approvalId: string, ctx: RequestContext, command: (now: string) => ApprovalCommand): Promise<ApprovalView> {

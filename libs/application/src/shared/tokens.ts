@@ -15,7 +15,7 @@ export const systemClock: Clock = { now: () => new Date() };
 export interface EngineSettings {
   readonly destructionWaitMinDays: number;
   /** Distinct custodians whose approval a dual-control request needs (M of N). */
-  readonly approvalsRequired: number;
+  readonly approvalsRequired: { readonly root: number; readonly kek: number };
   readonly approvalTtlHours: number;
   readonly schedulerIntervalMs: number;
   readonly autoRotate: readonly ('dek' | 'kek')[];
