@@ -170,6 +170,21 @@ describe('governance', () => {
       expect((await post(`/v1/ceremonies/${id}/close`)).body.state).toBe('closed');
     });
 
+    it('carries a dual-control request as a step, named in the transcript the witnesses sign', async () => {
+      const w = witness('Gil');
+      const id = (await post('/v1/ceremonies', { purpose: 'root generation', witnesses: [{ name: w.name, publicKeyPem: w.publicKeyPem }] })).body.id;
+      const approvalId = await requestApproval({ operation: 'generate', params: { tenantId: 'platform', purpose: 'root' } });
+      const unknown = await post(`/v1/ceremonies/${id}/steps`, { description: 'x', approvalId: 'no-such-request' });
+      expect([unknown.status, unknown.body.code]).toEqual([404, 'APPROVAL.NOT_FOUND']);
+      const before = (await server.call('GET', `/v1/ceremonies/${id}`)).body.transcriptHash;
+      const step = await post(`/v1/ceremonies/${id}/steps`, { description: 'custodians approve the new root', approvalId });
+      expect(step.body.steps[0]).toMatchObject({ approval: { approvalId, operation: 'generate', keyId: null } });
+      expect(step.body.transcriptHash).not.toBe(before);
+      await approvedBy(approvalId, c1, c2);
+      await post(`/v1/ceremonies/${id}/attestations`, { witness: 'Gil', signature: w.sign(step.body.transcriptHash) });
+      expect((await post(`/v1/ceremonies/${id}/close`)).body.state).toBe('closed');
+    });
+
     it('refuses witnesses whose key is not Ed25519', async () => {
       const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
       const res = await post('/v1/ceremonies', { purpose: 'x', witnesses: [{ name: 'W', publicKeyPem: rsa }] });

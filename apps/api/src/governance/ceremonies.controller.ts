@@ -32,7 +32,7 @@ export class CeremoniesController {
   @Roles('key-admin', 'custodian')
   @ApiBody({ schema: z.toJSONSchema(s.stepSchema) as object })
   step(@CeremonyId() id: string, @Body(new Validate(s.stepSchema)) b: z.infer<typeof s.stepSchema>, @Ctx() ctx: RequestContext): Promise<CeremonyView> {
-    return this.ceremonies.recordStep(id, b.description, ctx);
+    return this.ceremonies.recordStep(id, b.description, ctx, b.approvalId);
   }
 
   @Post(':id/attestations')

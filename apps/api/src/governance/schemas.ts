@@ -20,7 +20,7 @@ export const openCeremonySchema = z.strictObject({
     .min(1)
     .max(20),
 });
-export const stepSchema = z.strictObject({ description: z.string().min(1).max(2000) });
+export const stepSchema = z.strictObject({ description: z.string().min(1).max(2000), approvalId: id.optional() });
 export const attestationSchema = z.strictObject({
   witness: z.string().min(1).max(100),
   signature: z.string().min(1).max(200).regex(/^[A-Za-z0-9+/]+={0,2}$/, 'base64'),

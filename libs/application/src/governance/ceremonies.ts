@@ -20,6 +20,7 @@ import type { EventStore } from '@keyledger/event-store';
 import type { RequestContext } from '../shared/context.js';
 import { metadataFor } from '../shared/metadata.js';
 import { CLOCK, EVENT_STORE, type Clock } from '../shared/tokens.js';
+import { Approvals } from './approvals.js';
 
 export const ceremonyStream = (ceremonyId: string): string => `ceremony-${ceremonyId}`;
 
@@ -50,6 +51,7 @@ export class Ceremonies {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly approvals: Approvals,
   ) {}
 
   async open(input: { purpose: string; keyId: string | null; witnesses: Witness[] }, ctx: RequestContext): Promise<CeremonyView> {
@@ -61,8 +63,18 @@ export class Ceremonies {
     }));
   }
 
-  recordStep(ceremonyId: string, description: string, ctx: RequestContext): Promise<CeremonyView> {
-    return this.run(ceremonyId, ctx, () => ({ type: 'RecordStep', data: { description, recordedBy: ctx.actor.principalId, now: this.now() } }));
+  /** A step may carry a dual-control request: the transcript then names it, and witnesses sign that. */
+  async recordStep(ceremonyId: string, description: string, ctx: RequestContext, approvalId?: string): Promise<CeremonyView> {
+    const approval = approvalId === undefined ? undefined : await this.approvals.get(approvalId);
+    return this.run(ceremonyId, ctx, () => ({
+      type: 'RecordStep',
+      data: {
+        description,
+        recordedBy: ctx.actor.principalId,
+        ...(approval ? { approval: { approvalId: approval.id, operation: approval.operation, keyId: approval.keyId } } : {}),
+        now: this.now(),
+      },
+    }));
   }
 
   attest(ceremonyId: string, witness: string, signature: string, ctx: RequestContext): Promise<CeremonyView> {

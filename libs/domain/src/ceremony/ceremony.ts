@@ -14,6 +14,8 @@ export interface Witness {
 export interface CeremonyStep {
   readonly step: number;
   readonly description: string;
+  /** A dual-control request this step carries out (its operation happens on the custodians' quorum). */
+  readonly approval?: { readonly approvalId: string; readonly operation: string; readonly keyId: string | null } | undefined;
   readonly recordedBy: string;
   readonly recordedAt: string;
 }
@@ -50,7 +52,7 @@ export type CeremonyState = { status: 'absent' } | { status: 'open' | 'closed'; 
 
 export type CeremonyCommand =
   | { type: 'OpenCeremony'; data: { ceremonyId: string; purpose: string; keyId: string | null; witnesses: Witness[]; openedBy: string; now: string } }
-  | { type: 'RecordStep'; data: { description: string; recordedBy: string; now: string } }
+  | { type: 'RecordStep'; data: { description: string; recordedBy: string; approval?: CeremonyStep['approval']; now: string } }
   /** `currentTranscriptHash` and `signatureValid` are computed by the application from the state. */
   | { type: 'Attest'; data: { witness: string; signature: string; currentTranscriptHash: string; signatureValid: boolean; now: string } }
   | { type: 'CloseCeremony'; data: { closedBy: string; currentTranscriptHash: string; now: string } };
@@ -63,7 +65,7 @@ export const ceremonyTranscript = (c: Ceremony) => ({
   openedAt: c.openedAt,
   openedBy: c.openedBy,
   witnesses: c.witnesses.map((w) => ({ name: w.name, publicKeyPem: w.publicKeyPem })),
-  steps: c.steps.map((s) => ({ step: s.step, description: s.description, recordedBy: s.recordedBy, recordedAt: s.recordedAt })),
+  steps: c.steps.map((s) => ({ step: s.step, description: s.description, recordedBy: s.recordedBy, recordedAt: s.recordedAt, ...(s.approval ? { approval: s.approval } : {}) })),
 });
 
 /** Witnesses whose latest attestation signs the current transcript. */
@@ -87,7 +89,14 @@ export function decideCeremony(command: CeremonyCommand, state: CeremonyState): 
       return [
         {
           type: 'CeremonyStepRecorded',
-          data: { ceremonyId: c.ceremonyId, step: c.steps.length + 1, description: command.data.description, recordedBy: command.data.recordedBy, recordedAt: command.data.now },
+          data: {
+            ceremonyId: c.ceremonyId,
+            step: c.steps.length + 1,
+            description: command.data.description,
+            recordedBy: command.data.recordedBy,
+            recordedAt: command.data.now,
+            ...(command.data.approval ? { approval: command.data.approval } : {}),
+          },
         },
       ];
     case 'Attest': {
