@@ -13,6 +13,7 @@ import {
 import {
   InProcessNotifier,
   startCatchUpSubscription,
+  SubscriptionSet,
   type AppendResult,
   type EventStore,
   type ExpectedRevision,
@@ -59,7 +60,7 @@ const defaults = { timeoutMs: 10_000, pageSize: 500, pollIntervalMs: 200 };
 export class EsdbEventStore implements EventStore {
   private readonly names: StreamNames;
   private readonly notifier = new InProcessNotifier();
-  private readonly subscriptions = new Set<Subscription>();
+  private readonly subscriptions = new SubscriptionSet();
   private readonly settings: Omit<Required<EsdbEventStoreOptions>, 'connectionString' | 'streamPrefix'>;
   private closed = false;
 
@@ -150,22 +151,14 @@ export class EsdbEventStore implements EventStore {
   subscribeToAll(options: SubscribeOptions): Subscription {
     this.assertOpen();
     const settings = { pageSize: this.settings.pageSize, pollIntervalMs: this.settings.pollIntervalMs, notifier: this.notifier };
-    const subscription = startCatchUpSubscription(this, settings, options);
-    const tracked: Subscription = {
-      close: async () => {
-        this.subscriptions.delete(tracked);
-        await subscription.close();
-      },
-    };
-    this.subscriptions.add(tracked);
-    return tracked;
+    return this.subscriptions.track(startCatchUpSubscription(this, settings, options));
   }
 
   /** Stops subscriptions and closes the connection. Safe to call twice. */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([...this.subscriptions].map((subscription) => subscription.close()));
+    await this.subscriptions.closeAll();
     await withTimeout(this.client.dispose(), this.settings.timeoutMs, 'close');
   }
 

@@ -1,25 +1,8 @@
-import type { EventMetadata, NewEvent, RecordedEvent } from '@keyledger/event-store';
+import { serializeEvent, type EventMetadata, type RecordedEvent, type SerializedEvent } from '@keyledger/event-store';
 import type { TableNames } from './table-names.js';
 
-/** An event turned into column values before it is queued, so bad input fails its caller alone. */
-export interface SerializedEvent {
-  readonly type: string;
-  readonly schemaVersion: number;
-  readonly data: string;
-  readonly metadata: string;
-}
-
-export function serializeEvent(event: NewEvent): SerializedEvent {
-  const data = JSON.stringify(event.data);
-  if (data === undefined) throw new TypeError(`Event ${event.type} has data that is not JSON`);
-  return { type: event.type, schemaVersion: event.schemaVersion, data, metadata: serializeMetadata(event.metadata) };
-}
-
-/** Only the port's fields are stored, whatever else the object carries. */
-function serializeMetadata(metadata: EventMetadata): string {
-  const { actor, tenantId, correlationId, causationId, idempotencyKey } = metadata;
-  return JSON.stringify({ actor, tenantId, correlationId, causationId, idempotencyKey });
-}
+export { serializeEvent };
+export type { SerializedEvent };
 
 /** One row to insert: an event with the revision and position the batch gave it. */
 export interface EventRow extends SerializedEvent {

@@ -4,6 +4,7 @@ import {
   ConcurrencyError,
   InProcessNotifier,
   startCatchUpSubscription,
+  SubscriptionSet,
   type AppendResult,
   type EventStore,
   type ExpectedRevision,
@@ -68,7 +69,7 @@ type BatchAttempt = { readonly committed: true; readonly plan: BatchPlan } | { r
 export class PostgresEventStore implements EventStore {
   private readonly queue: AsyncGroupCommit<PendingAppend, AppendResult>;
   private readonly notifier = new InProcessNotifier();
-  private readonly subscriptions = new Set<Subscription>();
+  private readonly subscriptions = new SubscriptionSet();
   private readonly settings: typeof defaults & Pick<PostgresEventStoreOptions, 'beforeCommit'>;
   private commits = 0;
   private appends = 0;
@@ -137,15 +138,7 @@ export class PostgresEventStore implements EventStore {
       pollIntervalMs: this.settings.pollIntervalMs,
       notifier: this.notifier,
     };
-    const subscription = startCatchUpSubscription(this, settings, options);
-    const tracked: Subscription = {
-      close: async () => {
-        this.subscriptions.delete(tracked);
-        await subscription.close();
-      },
-    };
-    this.subscriptions.add(tracked);
-    return tracked;
+    return this.subscriptions.track(startCatchUpSubscription(this, settings, options));
   }
 
   stats(): PostgresEventStoreStats {
@@ -156,7 +149,7 @@ export class PostgresEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([...this.subscriptions].map((subscription) => subscription.close()));
+    await this.subscriptions.closeAll();
     try {
       await this.queue.drain();
     } finally {

@@ -4,6 +4,7 @@ import {
   ConcurrencyError,
   InProcessNotifier,
   startCatchUpSubscription,
+  SubscriptionSet,
   type AppendResult,
   type EventStore,
   type ExpectedRevision,
@@ -51,7 +52,7 @@ export class SqliteEventStore implements EventStore {
   private readonly transaction: TransactionStatements;
   private readonly queue: GroupCommitQueue<PendingAppend, AppendResult>;
   private readonly notifier = new InProcessNotifier();
-  private readonly subscriptions = new Set<Subscription>();
+  private readonly subscriptions = new SubscriptionSet();
   private readonly settings: Required<SqliteEventStoreOptions>;
   private commits = 0;
   private appends = 0;
@@ -109,15 +110,7 @@ export class SqliteEventStore implements EventStore {
       pollIntervalMs: this.settings.pollIntervalMs,
       notifier: this.notifier,
     };
-    const subscription = startCatchUpSubscription(this, settings, options);
-    const tracked: Subscription = {
-      close: async () => {
-        this.subscriptions.delete(tracked);
-        await subscription.close();
-      },
-    };
-    this.subscriptions.add(tracked);
-    return tracked;
+    return this.subscriptions.track(startCatchUpSubscription(this, settings, options));
   }
 
   stats(): SqliteEventStoreStats {
@@ -128,7 +121,7 @@ export class SqliteEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all([...this.subscriptions].map((subscription) => subscription.close()));
+    await this.subscriptions.closeAll();
     try {
       this.queue.drain();
     } finally {
