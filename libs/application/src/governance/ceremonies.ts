@@ -57,16 +57,16 @@ export class Ceremonies {
   async open(input: { purpose: string; keyId: string | null; witnesses: Witness[] }, ctx: RequestContext): Promise<CeremonyView> {
     for (const w of input.witnesses) ed25519(w.publicKeyPem, w.name);
     const ceremonyId = randomUUID();
-    return this.run(ceremonyId, ctx, () => ({
+    return this.decideAndAppend(ceremonyId, ctx, { status: 'absent' }, -1, {
       type: 'OpenCeremony',
       data: { ceremonyId, ...input, openedBy: ctx.actor.principalId, now: this.now() },
-    }));
+    });
   }
 
   /** A step may carry a dual-control request: the transcript then names it, and witnesses sign that. */
   async recordStep(ceremonyId: string, description: string, ctx: RequestContext, approvalId?: string): Promise<CeremonyView> {
     const approval = approvalId === undefined ? undefined : await this.approvals.get(approvalId);
-    return this.run(ceremonyId, ctx, () => ({
+    return this.change(ceremonyId, ctx, () => ({
       type: 'RecordStep',
       data: {
         description,
@@ -78,18 +78,18 @@ export class Ceremonies {
   }
 
   attest(ceremonyId: string, witness: string, signature: string, ctx: RequestContext): Promise<CeremonyView> {
-    return this.run(ceremonyId, ctx, (c) => {
-      const currentTranscriptHash = transcriptHashOf(c!);
-      const known = c!.witnesses.find((w) => w.name === witness);
+    return this.change(ceremonyId, ctx, (c) => {
+      const currentTranscriptHash = transcriptHashOf(c);
+      const known = c.witnesses.find((w) => w.name === witness);
       const signatureValid = known !== undefined && verifies(known.publicKeyPem, currentTranscriptHash, signature);
       return { type: 'Attest', data: { witness, signature, currentTranscriptHash, signatureValid, now: this.now() } };
     });
   }
 
   close(ceremonyId: string, ctx: RequestContext): Promise<CeremonyView> {
-    return this.run(ceremonyId, ctx, (c) => ({
+    return this.change(ceremonyId, ctx, (c) => ({
       type: 'CloseCeremony',
-      data: { closedBy: ctx.actor.principalId, currentTranscriptHash: transcriptHashOf(c!), now: this.now() },
+      data: { closedBy: ctx.actor.principalId, currentTranscriptHash: transcriptHashOf(c), now: this.now() },
     }));
   }
 
@@ -97,9 +97,15 @@ export class Ceremonies {
     return this.view((await this.load(ceremonyId)).state);
   }
 
-  private async run(ceremonyId: string, ctx: RequestContext, command: (c: Ceremony | null) => CeremonyCommand): Promise<CeremonyView> {
+  /** A command on an existing ceremony: an unknown id is "not found" before anything else. */
+  private async change(ceremonyId: string, ctx: RequestContext, command: (c: Ceremony) => CeremonyCommand): Promise<CeremonyView> {
     const { state, revision } = await this.load(ceremonyId);
-    const events = decideCeremony(command(state.status === 'absent' ? null : state.ceremony), state);
+    if (state.status === 'absent') throw new CeremonyError('CEREMONY.NOT_FOUND', `No ceremony ${ceremonyId}`);
+    return this.decideAndAppend(ceremonyId, ctx, state, revision, command(state.ceremony));
+  }
+
+  private async decideAndAppend(ceremonyId: string, ctx: RequestContext, state: CeremonyState, revision: number, command: CeremonyCommand): Promise<CeremonyView> {
+    const events = decideCeremony(command, state);
     await this.store.appendToStream(
       ceremonyStream(ceremonyId),
       events.map((e) => ({ ...e, schemaVersion: 1, metadata: metadataFor(ctx, null) })),
