@@ -21,3 +21,35 @@ describe('dual control per operation class', () => {
     expect(approved.body.state).toBe('executed');
   });
 });
+
+describe('approval requests expire', () => {
+  it('refuses to execute a request past its lifetime, over HTTP with an injected clock', async () => {
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { loadConfig } = await import('../apps/api/src/config.js');
+    const { JsonLogger } = await import('../apps/api/src/observability/logger.js');
+    const { startServer } = await import('../apps/api/src/server.js');
+    const dataDir = mkdtempSync(join(tmpdir(), 'keyledger-expiry-'));
+    let offset = 0;
+    const token = `klt_expiry_admin_${'e'.repeat(24)}`;
+    const config = loadConfig({ KEYLEDGER_DATA_DIR: dataDir, KEYLEDGER_PORT: '0', KEYLEDGER_ADMIN_TOKEN: token, KEYLEDGER_APPROVAL_TTL_HOURS: '1', KEYLEDGER_APPROVALS_REQUIRED: '1' });
+    const server = await startServer(config, new JsonLogger('silent'), { clock: { now: () => new Date(Date.now() + offset) } });
+    const call = async (path: string, body: unknown, bearer = token) => {
+      const res = await fetch(server.url + path, { method: 'POST', headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as any };
+    };
+    try {
+      const custodian = (await call('/v1/principals', { name: 'c', roles: ['custodian'] })).body.token;
+      const request = await call('/v1/approvals', { operation: 'generate', params: { tenantId: 'platform', purpose: 'root' } });
+      offset = 3_600_000 + 1000;
+      const late = await call(`/v1/approvals/${request.body.id}/approve`, {}, custodian);
+      expect([late.status, late.body.code]).toEqual([409, 'APPROVAL.EXPIRED']);
+      const fresh = await call('/v1/approvals', { operation: 'generate', params: { tenantId: 'platform', purpose: 'root' } });
+      expect((await call(`/v1/approvals/${fresh.body.id}/approve`, {}, custodian)).body.state).toBe('executed');
+    } finally {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
