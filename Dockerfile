@@ -14,6 +14,8 @@ ENV NODE_ENV=production KEYLEDGER_HOST=0.0.0.0 KEYLEDGER_PORT=8080 KEYLEDGER_DAT
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/bin ./bin
+# The dashboard page and its script are served as they are.
+COPY --from=build /app/apps/api/dashboard ./apps/api/dashboard
 COPY package.json ./
 # The data dir holds root.key (and, on SQLite, the log): owner-only, as the custodian demands.
 RUN mkdir -p /data && chown node:node /data && chmod 700 /data
