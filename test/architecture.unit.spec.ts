@@ -30,7 +30,7 @@ describe('architecture', () => {
   it.each([
     // The bench measures the raw client beside each adapter (SPEC §10: ratios to the raw limit).
     ['better-sqlite3', ['libs/event-store-sqlite/', 'libs/custody/src/software/material-store.ts', 'libs/read-models/src/storage/sqlite/', 'apps/cli/src/bench/raw-limits.ts']],
-    ['pg', ['libs/event-store-postgres/', 'apps/cli/src/bench/raw-limits.ts']],
+    ['pg', ['libs/event-store-postgres/', 'apps/cli/src/bench/raw-limits.ts', 'apps/cli/src/bench/scratch-database.ts']],
     ['@eventstore/db-client', ['libs/event-store-esdb/']],
     ['pkcs11js', ['libs/custody-pkcs11/']],
     ['@aws-sdk/client-kms', ['libs/custody-aws-kms/']],
