@@ -104,6 +104,24 @@ describe('keyledger on a PKCS#11 token', () => {
     expect(Buffer.from(opened.body.plaintext, 'base64').toString()).toBe('before');
   });
 
+  it('signs audit checkpoints with an Ed25519 key held in the token: GET /v1/audit/verify is intact, no key file in the data dir', async () => {
+    await activeKey({ tenantId: 't5', purpose: 'kek' });
+    await server.restart(); // seals at shutdown, and finds the same token key again at start
+
+    const key = (await server.call('GET', '/v1/audit/public-key')).body;
+    const verified = await server.call('GET', '/v1/audit/verify');
+    expect(verified.status).toBe(200);
+    expect(verified.body).toMatchObject({ intact: true, trustedKeyIds: [key.keyId] });
+    expect(verified.body.checkpoints).toBeGreaterThan(0);
+    const signers = (await server.events('AuditCheckpointSigned')).map((e) => (e.data as any).head.keyId);
+    expect(new Set(signers)).toEqual(new Set([key.keyId]));
+    const opened = server.logs.filter((line) => line.includes('audit signer opened'));
+    expect(opened.at(-1)).toContain('PKCS#11 Ed25519 key');
+    expect(opened.at(-1)).toContain(token.label);
+    expect(listTokenObjects(token)).toContain('keyledger-audit-signing');
+    expect(filesUnder(server.dataDir).map((f) => f.path).filter((path) => path.endsWith('audit-signing.key'))).toEqual([]);
+  });
+
   it('never writes the PIN, nor any data key, to the logs, the events or the data dir', async () => {
     const kek = await activeKey({ tenantId: 't4', purpose: 'kek' });
     const dataKey = Buffer.from((await post(`/v1/keys/${kek.id}/data-keys`)).body.plaintext, 'base64');

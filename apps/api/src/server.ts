@@ -73,7 +73,7 @@ export const startServer = async (
   const metrics = new Metrics();
   const engine = await openEngine(config, logger, options.clock);
   const ports = { ...engine.ports, eventStore: meteredEventStore(engine.ports.eventStore, metrics) };
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(ports, logger, metrics, auditSettingsOf(config, resolve(config.dataDir))), {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(ports, logger, metrics, auditSettingsOf(config, resolve(config.dataDir), engine.ports.custodian)), {
     bodyParser: false,
     logger,
     abortOnError: false,

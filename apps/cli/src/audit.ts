@@ -25,7 +25,7 @@ export function registerAuditCommands(program: Command): void {
   audit
     .command('verify')
     .description('verify the log against its signed checkpoints: "intact up to position P, checkpoint C", or which event or checkpoint fails')
-    .option('--public-key <file...>', 'trusted audit public keys (PEM); default: the data dir\'s signing key')
+    .option('--public-key <file...>', 'trusted audit public keys (PEM); default: the configured signing key (data dir file, or the PKCS#11 token)')
     .option('--expect-checkpoint <sequence[:root]>', 'a checkpoint known from elsewhere (a report, a bundle): it must still be in the log')
     .option('--json', 'print the whole report as JSON')
     .action(async (o: { publicKey?: string[]; expectCheckpoint?: string; json?: boolean }) => {
@@ -83,13 +83,18 @@ export function registerAuditCommands(program: Command): void {
     .command('seal')
     .description('write a signed checkpoint now for the events not sealed yet (a running server does this on its own)')
     .action(async () => {
-      const { AuditSealer, SoftwareCheckpointSigner } = await import('@keyledger/audit');
-      const { loadConfig } = await import('../../api/src/config.js');
+      const { AuditSealer } = await import('@keyledger/audit');
+      const [{ loadConfig }, { openAuditSigner }] = await Promise.all([import('../../api/src/config.js'), import('../../api/src/custodians.js')]);
       const config = loadConfig();
       const status = await withStore(async (store, dataDir) => {
-        const signer: CheckpointSigner = await SoftwareCheckpointSigner.open(dataDir);
-        const sealer: AuditSealer = new AuditSealer({ store, signer, checkpointEvery: config.checkpointEvery, checkpointIntervalMs: config.checkpointIntervalMs, logger: { event: () => undefined } });
-        return sealer.sealOnce();
+        // The configured custodian's key: the data dir's file, or the PKCS#11 token's Ed25519 key.
+        const signer: CheckpointSigner = await openAuditSigner(config, dataDir);
+        try {
+          const sealer: AuditSealer = new AuditSealer({ store, signer, checkpointEvery: config.checkpointEvery, checkpointIntervalMs: config.checkpointIntervalMs, logger: { event: () => undefined } });
+          return await sealer.sealOnce();
+        } finally {
+          await signer.close();
+        }
       });
       print(status.sequence === 0 ? 'nothing to seal: the log is empty' : `sealed up to position ${status.lastPosition}: checkpoint #${status.sequence}, ${status.treeSize} events`);
     });
@@ -98,10 +103,9 @@ export function registerAuditCommands(program: Command): void {
     .command('public-key')
     .description("print the audit signing key's public key (PEM), to pin when verifying bundles")
     .action(async () => {
-      const { publicKeyPem, keyIdOf, readSoftwarePublicKey } = await import('@keyledger/audit');
-      const { loadConfig } = await import('../../api/src/config.js');
-      const raw = await readSoftwarePublicKey(resolve(loadConfig().dataDir));
-      if (!raw) throw new Error('No audit signing key in the data dir yet: it is created when the server first starts');
+      const { publicKeyPem, keyIdOf } = await import('@keyledger/audit');
+      const raw = await ownPublicKey(resolve((await import('../../api/src/config.js')).loadConfig().dataDir));
+      if (!raw) throw new Error('No audit signing key yet (data dir or PKCS#11 token): it is created when the server first starts');
       process.stderr.write(`key id ${keyIdOf(raw)}\n`);
       process.stdout.write(publicKeyPem(raw));
     });
@@ -111,18 +115,23 @@ type Exported = { result: ExportResult; signedBy: string | null };
 
 /** The bundle of the configured store, its manifest signed with the data dir's key when there is one. */
 async function exportFromStore(folder: string, o: { from?: string; to?: string }): Promise<Exported> {
-  const { exportBundle, parseRangeBound, resolveRange, SoftwareCheckpointSigner } = await import('@keyledger/audit');
+  const { exportBundle, parseRangeBound, resolveRange } = await import('@keyledger/audit');
+  const [{ loadConfig }, { openExistingAuditSigner }] = await Promise.all([import('../../api/src/config.js'), import('../../api/src/custodians.js')]);
   const from = o.from === undefined ? undefined : parseRangeBound(o.from, 'from');
   const to = o.to === undefined ? undefined : parseRangeBound(o.to, 'to');
   return withStore(async (store, dataDir) => {
-    const signer = await SoftwareCheckpointSigner.openExisting(dataDir);
-    const range = await resolveRange(store, from, to);
-    const progress = progressBar('exporting');
+    const signer = await openExistingAuditSigner(loadConfig(), dataDir);
     try {
-      const result = await exportBundle(store, folder, { ...range, signer, onProgress: (_, done, total) => progress.update(done, total) });
-      return { result, signedBy: signer?.keyId ?? null };
+      const range = await resolveRange(store, from, to);
+      const progress = progressBar('exporting');
+      try {
+        const result = await exportBundle(store, folder, { ...range, signer, onProgress: (_, done, total) => progress.update(done, total) });
+        return { result, signedBy: signer?.keyId ?? null };
+      } finally {
+        progress.stop();
+      }
     } finally {
-      progress.stop();
+      await signer?.close();
     }
   });
 }
@@ -150,11 +159,22 @@ async function withStore<T>(work: (store: EventStore, dataDir: string) => Promis
 }
 
 async function trustedKeys(files: string[] | undefined, dataDir: string): Promise<Buffer[]> {
-  const { rawPublicKeyFromPem, readSoftwarePublicKey } = await import('@keyledger/audit');
+  const { rawPublicKeyFromPem } = await import('@keyledger/audit');
   if (files) return files.flatMap((file) => pemBlocks(readFileSync(file, 'utf8')).map(rawPublicKeyFromPem));
   // No key yet means no checkpoint from this data dir: the report then says what there is to say.
-  const own = await readSoftwarePublicKey(dataDir);
+  const own = await ownPublicKey(dataDir);
   return own ? [own] : [];
+}
+
+/** The configured signer's public key (data dir file, or PKCS#11 token), or null when none was created yet. Creates nothing. */
+async function ownPublicKey(dataDir: string): Promise<Buffer | null> {
+  const [{ loadConfig }, { openExistingAuditSigner }] = await Promise.all([import('../../api/src/config.js'), import('../../api/src/custodians.js')]);
+  const signer = await openExistingAuditSigner(loadConfig(), dataDir);
+  try {
+    return signer?.publicKey ?? null;
+  } finally {
+    await signer?.close();
+  }
 }
 
 const pemBlocks = (text: string): string[] => text.match(/-----BEGIN PUBLIC KEY-----[\s\S]+?-----END PUBLIC KEY-----/g) ?? [];

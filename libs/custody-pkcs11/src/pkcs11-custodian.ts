@@ -37,6 +37,7 @@ import {
   type RewrapOutcome,
   type SealingKey,
 } from '@keyledger/custody';
+import { Pkcs11CheckpointSigner, type SignerLogger } from './pkcs11-checkpoint-signer.js';
 import { custodyErrorOf, isAuthenticationFailure } from './pkcs11-errors.js';
 import { SessionPool } from './session-pool.js';
 import {
@@ -238,6 +239,15 @@ export class Pkcs11Custodian implements KeyCustodian {
       return this.pool.withSession((session) => findById(this.module, session, materialRef).length > 0);
     }
     return this.store.has(materialRef);
+  }
+
+  /**
+   * The audit checkpoint signer on this custodian's token: an Ed25519 key pair found by label or
+   * generated there (non-extractable), using this custodian's module and sessions. Close the signer
+   * before the custodian; closing it leaves the token open.
+   */
+  openCheckpointSigner(options: { keyLabel?: string; logger?: SignerLogger } = {}): Promise<Pkcs11CheckpointSigner> {
+    return Pkcs11CheckpointSigner.onToken({ module: this.module, pool: this.pool, tokenLabel: this.tokenLabel }, options);
   }
 
   /** Closes every session and calls C_Finalize, so the module can be initialized again. */

@@ -5,7 +5,6 @@ import {
   exportBundle,
   publicKeyPem,
   resolveRange,
-  SoftwareCheckpointSigner,
   TrustedKeys,
   verifyStore,
   type CheckpointSigner,
@@ -35,7 +34,8 @@ export class AuditService implements OnModuleInit, OnApplicationShutdown {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    this.signer = await SoftwareCheckpointSigner.open(this.settings.dataDir, { log: (message) => this.logger.event('info', message) });
+    this.signer = await this.settings.openSigner({ log: (message) => this.logger.event('info', message) });
+    this.logger.event('info', 'audit signer opened', { signer: this.signer.label, keyId: this.signer.keyId });
     this.sealer = new AuditSealer({
       store: this.store,
       signer: this.signer,

@@ -1,4 +1,7 @@
+import type { CheckpointSigner } from '@keyledger/audit';
+import type { KeyCustodian } from '@keyledger/custody';
 import type { KeyledgerConfig } from '../config.js';
+import { openAuditSigner } from '../custodians.js';
 
 /** What the audit sealer needs from the configuration. */
 export interface AuditSettings {
@@ -6,12 +9,16 @@ export interface AuditSettings {
   readonly dataDir: string;
   readonly checkpointEvery: number;
   readonly checkpointIntervalMs: number;
+  /** Opens the checkpoint signer the configured custodian holds (software key file, or the PKCS#11 token). */
+  readonly openSigner: (logger: { log(message: string): void }) => Promise<CheckpointSigner>;
 }
 
 export const AUDIT_SETTINGS = Symbol('AUDIT_SETTINGS');
 
-export const auditSettingsOf = (config: KeyledgerConfig, dataDir: string): AuditSettings => ({
+/** `custodian` is the engine's open custodian: a PKCS#11 signer shares its module and sessions. */
+export const auditSettingsOf = (config: KeyledgerConfig, dataDir: string, custodian?: KeyCustodian): AuditSettings => ({
   dataDir,
   checkpointEvery: config.checkpointEvery,
   checkpointIntervalMs: config.checkpointIntervalMs,
+  openSigner: (logger) => openAuditSigner(config, dataDir, { ...(custodian ? { custodian } : {}), logger }),
 });
