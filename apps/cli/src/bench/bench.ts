@@ -26,8 +26,9 @@ const httpFigures = async (store: string, env: Record<string, string>, scale: nu
   const client = new BenchClient(server);
   const figures: Figure[] = [];
   try {
-    const noop32 = await noopOverHttp(client, Math.round(5000 * scale), 32);
-    const noop1 = await noopOverHttp(client, Math.round(1000 * scale), 1);
+    await noopOverHttp(client, 500, 8); // warm-up: JIT and connection pool, not measured
+    const noop32 = await noopOverHttp(client, Math.max(1000, Math.round(5000 * scale)), 32);
+    const noop1 = await noopOverHttp(client, Math.max(300, Math.round(1000 * scale)), 1);
     const noopLimit = (c: number) => ({ name: `no-op route c=${c}`, value: c === 1 ? noop1.perSecond : noop32.perSecond });
     figures.push({ name: 'no-op route c=32', store, value: noop32.perSecond, unit: 'req/s' });
     for (const concurrency of [1, 32]) {
