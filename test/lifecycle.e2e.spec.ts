@@ -285,6 +285,16 @@ describe.each(storesUnderTest())('key lifecycle over HTTP on $name', ({ name, en
     const registered = await post('/v1/recipients', { name: 'scan', tenantId: 'tenant-secret', publicKeyPem: recipient.publicKeyPem });
     const secret = recipient.unwrap((await post(`/v1/keys/${dek.id}/distribute`, { recipientId: registered.body.id })).body.wrappedKey);
     await post(`/v1/keys/${dek.id}/rotate`);
+    // Every read a user or a scraper can make: metrics, read models, history, findings, audit view.
+    const answers = await Promise.all(
+      ['/metrics', `/v1/keys/${dek.id}/history`, `/v1/keys?tenantId=tenant-secret`, '/v1/compliance', '/v1/audit/events?format=jsonl&limit=1000', `/v1/keys/${dek.id}/lineage`].map(
+        async (path) => {
+          const { body } = await server.call('GET', path);
+          return { path, body: Buffer.from(typeof body === 'string' ? body : JSON.stringify(body)) };
+        },
+      ),
+    );
+    expect(answers.find((a) => a.path === '/metrics')!.body.toString()).toContain('keyledger_http_requests_total');
     const logs = Buffer.from(server.logs.join('\n'));
     const stored = await server.storedContents();
     expect(stored.some(({ bytes }) => bytes.includes(Buffer.from(dek.id)))).toBe(true); // the scan does see the stores
@@ -293,6 +303,7 @@ describe.each(storesUnderTest())('key lifecycle over HTTP on $name', ({ name, en
         expect({ where, found: bytes.includes(encoded) }).toEqual({ where, found: false });
       }
       expect(logs.includes(encoded)).toBe(false);
+      for (const { path, body } of answers) expect({ path, found: body.includes(encoded) }).toEqual({ path, found: false });
     }
     expect(server.logs.join('\n')).not.toContain(server.adminToken);
   });
