@@ -32,7 +32,7 @@ describeWithServer('EventStoreDB (skipped unless KEYLEDGER_ESDB_URL names a serv
         await Promise.all([store, ...reopened].map((s) => s.close()));
       },
     };
-  });
+  }, { densePositions: false });
 });
 
 describe('EsdbEventStore without a server', () => {
