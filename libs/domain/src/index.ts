@@ -16,3 +16,5 @@ export * from './approval/approval.js';
 export { decideApproval, evolveApproval, foldApproval } from './approval/decider.js';
 export * from './ceremony/ceremony.js';
 export * from './canonical-json.js';
+export * from './key/use-events.js';
+export * from './key/rewrap-events.js';

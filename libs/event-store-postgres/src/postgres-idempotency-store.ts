@@ -1,15 +1,5 @@
-import type { IdempotencyRecord, IdempotencyStore, ReserveResult } from '@keyledger/event-store';
+import { type IdempotencyRecord, type IdempotencyStore, type ReserveResult, toIdempotencyRecord, type IdempotencyRow } from '@keyledger/event-store';
 import type { PostgresDatabase } from './postgres-database.js';
-
-interface IdempotencyRow {
-  readonly scope: string;
-  readonly key: string;
-  readonly request_hash: string;
-  readonly state: 'pending' | 'completed';
-  readonly status_code: number | null;
-  readonly response_body: string | null;
-  readonly created_at: string;
-}
 
 const columns = 'scope, key, request_hash, state, status_code, response_body, created_at';
 /** A reservation that vanishes between our insert and our read was released; this many retries is plenty. */
@@ -59,22 +49,10 @@ export class PostgresIdempotencyStore implements IdempotencyStore {
       scope,
       key,
     ]);
-    return rows[0] ? toRecord(rows[0]) : null;
+    return rows[0] ? toIdempotencyRecord(rows[0]) : null;
   }
 
   private get table(): string {
     return this.database.tables.idempotency;
   }
-}
-
-function toRecord(row: IdempotencyRow): IdempotencyRecord {
-  return {
-    scope: row.scope,
-    key: row.key,
-    requestHash: row.request_hash,
-    state: row.state,
-    statusCode: row.status_code,
-    responseBody: row.response_body,
-    createdAt: row.created_at,
-  };
 }

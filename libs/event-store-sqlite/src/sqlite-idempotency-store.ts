@@ -1,4 +1,4 @@
-import type { IdempotencyRecord, IdempotencyStore, ReserveResult } from '@keyledger/event-store';
+import { type IdempotencyRecord, type IdempotencyStore, type ReserveResult, toIdempotencyRecord, type IdempotencyRow } from '@keyledger/event-store';
 import { openSqliteDatabase, type SqliteDatabase } from './sqlite-database.js';
 
 const schema = `
@@ -13,15 +13,6 @@ const schema = `
     PRIMARY KEY (scope, key)
   )`;
 
-interface IdempotencyRow {
-  readonly scope: string;
-  readonly key: string;
-  readonly request_hash: string;
-  readonly state: 'pending' | 'completed';
-  readonly status_code: number | null;
-  readonly response_body: string | null;
-  readonly created_at: string;
-}
 
 /**
  * Idempotency records in SQLite. Usually shares the event store's handle
@@ -87,7 +78,7 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
 
   async get(scope: string, key: string): Promise<IdempotencyRecord | null> {
     const row = this.selectRecord.get(scope, key);
-    return row ? toRecord(row) : null;
+    return row ? toIdempotencyRecord(row) : null;
   }
 
   /** Closes the handle only if this store opened it. */
@@ -99,18 +90,6 @@ export class SqliteIdempotencyStore implements IdempotencyStore {
     if (this.insertPending.run(scope, key, requestHash, now).changes === 1) return { outcome: 'reserved' };
     const existing = this.selectRecord.get(scope, key);
     if (!existing) throw new Error(`Idempotency record ${scope}/${key} vanished inside its transaction`);
-    return { outcome: 'exists', record: toRecord(existing) };
+    return { outcome: 'exists', record: toIdempotencyRecord(existing) };
   }
-}
-
-function toRecord(row: IdempotencyRow): IdempotencyRecord {
-  return {
-    scope: row.scope,
-    key: row.key,
-    requestHash: row.request_hash,
-    state: row.state,
-    statusCode: row.status_code,
-    responseBody: row.response_body,
-    createdAt: row.created_at,
-  };
 }

@@ -5,3 +5,4 @@ export { startCatchUpSubscription, type CatchUpSettings } from './catch-up-subsc
 // contract.ts is deliberately not exported here: it calls jest, and spec files import it by path.
 export { serializeEvent, type SerializedEvent } from './serialized-event.js';
 export { SubscriptionSet } from './subscription-set.js';
+export { toIdempotencyRecord, type IdempotencyRow } from './idempotency-row.js';

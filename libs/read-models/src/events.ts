@@ -4,56 +4,19 @@ import {
   KEY_EVENT_TYPES,
   type ApprovalEvent,
   type CeremonyEvent,
+  type DekRewrapEvent,
   type KeyEvent,
+  type KeyUseEvent,
 } from '@keyledger/domain';
 import type { RecordedEvent } from '@keyledger/event-store';
 
 /**
- * The events the read side understands. Key, approval and ceremony events are the domain's own
- * types; the others are written by the application layer, and are described here as the read side
- * reads them (a consumer's view of their JSON), so that this library never depends on the writers.
+ * The events the read side understands. Key, use, rewrap, approval and ceremony events are the
+ * domain's own types; the few others are bookkeeping of the application layer, described here as
+ * the read side reads them (a consumer's view of their JSON).
  */
-export type UseEvent =
-  | {
-      type: 'KeyUsed';
-      /** `fromVersion`: on a rewrap, the version the ciphertext was under before. */
-      data: { keyId: string; version: number; operation: string; recipientId?: string | null; fromVersion?: number; usedAt: string };
-    }
-  | {
-      type: 'KeyUseDenied';
-      data: { keyId: string; version: number | null; operation: string; code: string; reason: string; deniedAt: string };
-    }
-  | {
-      /** Allowed, but it did not succeed (a ciphertext that fails authentication, a custodian fault). */
-      type: 'KeyUseFailed';
-      data: { keyId: string; version: number; operation: string; code: string; reason: string; failedAt: string };
-    };
-
-/** The job that rewraps every DEK under a KEK's new version (SPEC §3), on a stream per KEK. */
-export type RewrapEvent =
-  | { type: 'DekRewrapStarted'; data: { jobId: string; kekId: string; tenantId: string; toVersion: number; dekVersions: number; startedAt: string } }
-  | {
-      type: 'DekRewrapped';
-      data: {
-        jobId: string;
-        kekId: string;
-        dekId: string;
-        dekVersion: number;
-        tenantId: string;
-        fromKekVersion: number;
-        toKekVersion: number;
-        changed: boolean;
-        rewrappedAt: string;
-      };
-    }
-  | {
-      type: 'DekRewrapSkipped';
-      data: { jobId: string; kekId: string; dekId: string; dekVersion: number; toKekVersion: number; code: string; reason: string; skippedAt: string };
-    }
-  | {
-      type: 'DekRewrapCompleted';
-      data: { jobId: string; kekId: string; toVersion: number; outcome: 'completed' | 'superseded'; rewrapped: number; skipped: number; completedAt: string };
-    };
+export type UseEvent = KeyUseEvent;
+export type RewrapEvent = DekRewrapEvent;
 
 /** Bookkeeping of the rotation scheduler and the approvals index: audited like everything else. */
 export type OperationsEvent =

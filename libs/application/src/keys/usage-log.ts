@@ -1,41 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { KeyUseEvent, KeyUseOperation } from '@keyledger/domain';
 import type { EventStore } from '@keyledger/event-store';
 import type { RequestContext } from '../shared/context.js';
 import { metadataFor } from '../shared/metadata.js';
 import { keyUsageStream } from '../shared/streams.js';
 import { CLOCK, EVENT_STORE, type Clock } from '../shared/tokens.js';
 
-/** Uses of a key (SPEC §4). Every use, and every denied attempt, is an event. */
-export type KeyUseOperation = 'generate-data-key' | 'encrypt' | 'decrypt' | 'wrap' | 'unwrap' | 'rewrap' | 'distribute';
+export type { KeyUseOperation, KeyUsed, KeyUseDenied, KeyUseFailed, KeyUseEvent } from '@keyledger/domain';
 
-export type KeyUsed = {
-  type: 'KeyUsed';
-  data: {
-    keyId: string;
-    version: number;
-    operation: KeyUseOperation;
-    recipientId: string | null;
-    usedAt: string;
-    /** A rewrap: the version the ciphertext was under before (absent on other uses). */
-    fromVersion?: number;
-  };
-};
-
-export type KeyUseDenied = {
-  type: 'KeyUseDenied';
-  data: { keyId: string; version: number | null; operation: KeyUseOperation; code: string; reason: string; deniedAt: string };
-};
-
-/**
- * The use was allowed but did not succeed: the ciphertext failed authentication, or the
- * custodian could not complete it. The audit view reports it with outcome `failed`.
- */
-export type KeyUseFailed = {
-  type: 'KeyUseFailed';
-  data: { keyId: string; version: number; operation: KeyUseOperation; code: string; reason: string; failedAt: string };
-};
-
-export type KeyUseEvent = KeyUsed | KeyUseDenied | KeyUseFailed;
 
 /**
  * Use events go to the key's usage stream with `any` as expected revision: two services using
